@@ -1,0 +1,242 @@
+//! Jute's primitive encodings: big-endian ints and longs, one-byte booleans, and
+//! length-prefixed buffers, strings and vectors where a length of -1 means null.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// A malformed record: the peer sent bytes that do not decode.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JuteError {
+    #[error("record truncated: needed {needed} more bytes at offset {offset}")]
+    Truncated { offset: usize, needed: usize },
+    #[error("negative length {0}")]
+    NegativeLength(i32),
+    #[error("unknown {what} {value}")]
+    Unknown { what: &'static str, value: i32 },
+}
+
+/// A cursor over one received frame.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], JuteError> {
+        if n > self.remaining() {
+            return Err(JuteError::Truncated {
+                offset: self.pos,
+                needed: n - self.remaining(),
+            });
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], JuteError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    /// A length prefix; `None` is jute's null (-1).
+    fn length(&mut self) -> Result<Option<usize>, JuteError> {
+        match i32::read(self)? {
+            -1 => Ok(None),
+            n if n < 0 => Err(JuteError::NegativeLength(n)),
+            n => Ok(Some(n as usize)),
+        }
+    }
+}
+
+/// A value with a jute encoding.
+pub trait Jute: Sized {
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError>;
+    fn write(&self, w: &mut BytesMut);
+
+    /// Decodes a whole record from the start of `buf`.
+    fn from_bytes(buf: &[u8]) -> Result<Self, JuteError> {
+        Self::read(&mut Reader::new(buf))
+    }
+
+    fn to_bytes(&self) -> Bytes {
+        let mut w = BytesMut::new();
+        self.write(&mut w);
+        w.freeze()
+    }
+}
+
+impl Jute for i32 {
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        Ok(i32::from_be_bytes(r.array()?))
+    }
+    fn write(&self, w: &mut BytesMut) {
+        w.put_i32(*self);
+    }
+}
+
+impl Jute for i64 {
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        Ok(i64::from_be_bytes(r.array()?))
+    }
+    fn write(&self, w: &mut BytesMut) {
+        w.put_i64(*self);
+    }
+}
+
+impl Jute for bool {
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        Ok(r.array::<1>()?[0] != 0)
+    }
+    fn write(&self, w: &mut BytesMut) {
+        w.put_u8(u8::from(*self));
+    }
+}
+
+/// A ustring. Null reads as empty; invalid UTF-8 is replaced as Java's decoder does,
+/// so path validation later refuses it instead of the codec.
+impl Jute for String {
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        match r.length()? {
+            None => Ok(String::new()),
+            Some(n) => Ok(String::from_utf8_lossy(r.take(n)?).into_owned()),
+        }
+    }
+    fn write(&self, w: &mut BytesMut) {
+        w.put_i32(self.len() as i32);
+        w.put_slice(self.as_bytes());
+    }
+}
+
+/// A buffer where null and empty are the same thing (passwords, tokens).
+impl Jute for Bytes {
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        match r.length()? {
+            None => Ok(Bytes::new()),
+            Some(n) => Ok(Bytes::copy_from_slice(r.take(n)?)),
+        }
+    }
+    fn write(&self, w: &mut BytesMut) {
+        w.put_i32(self.len() as i32);
+        w.put_slice(self);
+    }
+}
+
+/// A buffer whose nullness ZooKeeper preserves (znode data).
+impl Jute for Option<Bytes> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        match r.length()? {
+            None => Ok(None),
+            Some(n) => Ok(Some(Bytes::copy_from_slice(r.take(n)?))),
+        }
+    }
+    fn write(&self, w: &mut BytesMut) {
+        match self {
+            None => w.put_i32(-1),
+            Some(b) => b.write(w),
+        }
+    }
+}
+
+/// A vector; null reads as empty. The count is checked against the bytes left so a
+/// hostile count cannot make us allocate.
+impl<T: Jute> Jute for Vec<T> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        let Some(n) = r.length()? else {
+            return Ok(Vec::new());
+        };
+        if n > r.remaining() {
+            return Err(JuteError::Truncated {
+                offset: r.position(),
+                needed: n - r.remaining(),
+            });
+        }
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(T::read(r)?);
+        }
+        Ok(out)
+    }
+    fn write(&self, w: &mut BytesMut) {
+        w.put_i32(self.len() as i32);
+        for item in self {
+            item.write(w);
+        }
+    }
+}
+
+/// Declares a jute record: a struct whose fields are read and written in order.
+#[macro_export]
+macro_rules! record {
+    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+        pub struct $name { $($(#[$fm])* pub $field: $ty),* }
+
+        impl $crate::codec::Jute for $name {
+            #[allow(unused_variables)]
+            fn read(r: &mut $crate::codec::Reader<'_>) -> Result<Self, $crate::codec::JuteError> {
+                Ok(Self { $($field: $crate::codec::Jute::read(r)?),* })
+            }
+            #[allow(unused_variables)]
+            fn write(&self, w: &mut bytes::BytesMut) {
+                $($crate::codec::Jute::write(&self.$field, w);)*
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primitives_round_trip() {
+        let mut w = BytesMut::new();
+        (-7i32).write(&mut w);
+        (1i64 << 40).write(&mut w);
+        true.write(&mut w);
+        "/a/b".to_string().write(&mut w);
+        None::<Bytes>.write(&mut w);
+        vec!["x".to_string(), "yz".to_string()].write(&mut w);
+        let mut r = Reader::new(&w);
+        assert_eq!(i32::read(&mut r), Ok(-7));
+        assert_eq!(i64::read(&mut r), Ok(1 << 40));
+        assert_eq!(bool::read(&mut r), Ok(true));
+        assert_eq!(String::read(&mut r).as_deref(), Ok("/a/b"));
+        assert_eq!(Option::<Bytes>::read(&mut r), Ok(None));
+        assert_eq!(Vec::<String>::read(&mut r).map(|v| v.len()), Ok(2));
+        assert_eq!(r.remaining(), 0);
+    }
+
+    #[test]
+    fn hostile_lengths_are_refused() {
+        let huge = [0x7f, 0xff, 0xff, 0xff, 1, 2];
+        assert!(matches!(
+            String::read(&mut Reader::new(&huge)),
+            Err(JuteError::Truncated { .. })
+        ));
+        assert!(matches!(
+            Vec::<String>::read(&mut Reader::new(&huge)),
+            Err(JuteError::Truncated { .. })
+        ));
+        let negative = (-5i32).to_be_bytes();
+        assert_eq!(
+            Bytes::read(&mut Reader::new(&negative)),
+            Err(JuteError::NegativeLength(-5))
+        );
+        assert!(i64::read(&mut Reader::new(&[1, 2, 3])).is_err());
+    }
+}
