@@ -1,1 +1,186 @@
-//! tmp
+//! Consensus: the one place Corral touches openraft.
+//!
+//! This crate owns the Raft glue and nothing else: the type configuration (`types`),
+//! the log store (`log_store`), the state machine that applies committed transactions
+//! to the shared tree and tells an observer what changed (`state_machine`), and the
+//! peer network (`network`). Everything above talks to [`Consensus`], which proposes a
+//! transaction and returns its result once it is applied here. A standalone server is
+//! a one-voter cluster on this same path.
+
+pub mod log_store;
+pub mod network;
+pub mod state_machine;
+pub mod types;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use corral_tree::{DataTree, Txn, TxnResult};
+use openraft::impls::BasicNode;
+use openraft::async_runtime::WatchReceiver;
+use openraft::Config;
+
+pub use state_machine::ApplyObserver;
+use types::{Raft, TypeConfig};
+
+/// The tree every part of a server reads, behind one lock: the state machine writes
+/// under it and calls the observer while still holding it, so a read that registers a
+/// watch never misses an event.
+#[derive(Clone)]
+pub struct SharedTree(Arc<RwLock<DataTree>>);
+
+impl SharedTree {
+    pub fn new(tree: DataTree) -> Self {
+        SharedTree(Arc::new(RwLock::new(tree)))
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, DataTree> {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, DataTree> {
+        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsensusError {
+    #[error("raft failed to start: {0}")]
+    Start(String),
+    #[error("this server is not the leader (leader: {leader:?})")]
+    NotLeader { leader: Option<u64> },
+    #[error("consensus unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Timing of the Raft node, derived from zoo.cfg's tickTime and limits.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub heartbeat_ms: u64,
+    pub election_min_ms: u64,
+    pub election_max_ms: u64,
+    /// Log entries between snapshots (ZooKeeper's snapCount).
+    pub snap_count: u64,
+}
+
+/// A running Raft node holding the tree.
+#[derive(Clone)]
+pub struct Consensus {
+    raft: Raft,
+    tree: SharedTree,
+    applied: tokio::sync::watch::Receiver<u64>,
+    id: u64,
+}
+
+impl Consensus {
+    /// Starts a standalone node: a cluster of one voter that elects itself.
+    pub async fn start_standalone(
+        id: u64,
+        tree: SharedTree,
+        observer: Arc<dyn ApplyObserver>,
+        timing: Timing,
+    ) -> Result<Consensus, ConsensusError> {
+        let config = Config {
+            cluster_name: "corral".into(),
+            heartbeat_interval: timing.heartbeat_ms,
+            election_timeout_min: timing.election_min_ms,
+            election_timeout_max: timing.election_max_ms,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(timing.snap_count),
+            max_in_snapshot_log_to_keep: 0,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| ConsensusError::Start(e.to_string()))?;
+        let (applied_tx, applied) = tokio::sync::watch::channel(0);
+        let sm = state_machine::TreeStateMachine::new(tree.clone(), observer, applied_tx);
+        let log = log_store::MemLogStore::default();
+        let raft = Raft::new(id, Arc::new(config), network::NoPeers, log, sm)
+            .await
+            .map_err(|e| ConsensusError::Start(e.to_string()))?;
+        let members = BTreeMap::from([(id, BasicNode::default())]);
+        let initialized = raft
+            .is_initialized()
+            .await
+            .map_err(|e| ConsensusError::Start(e.to_string()))?;
+        if !initialized {
+            raft.initialize(members)
+                .await
+                .map_err(|e| ConsensusError::Start(e.to_string()))?;
+        }
+        Ok(Consensus {
+            raft,
+            tree,
+            applied,
+            id,
+        })
+    }
+
+    pub fn tree(&self) -> &SharedTree {
+        &self.tree
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Waits until this node leads (a standalone node elects itself at once).
+    pub async fn wait_leader(&self, timeout: std::time::Duration) -> Result<(), ConsensusError> {
+        self.raft
+            .wait(Some(timeout))
+            .current_leader(self.id, "await leadership")
+            .await
+            .map(|_| ())
+            .map_err(|e| ConsensusError::Unavailable(e.to_string()))
+    }
+
+    /// Appends a transaction to the log and returns its result once applied here.
+    pub async fn propose(&self, txn: Txn) -> Result<TxnResult, ConsensusError> {
+        use openraft::errors::{ClientWriteError, RaftError};
+        match self.raft.client_write(txn).await {
+            Ok(resp) => Ok(resp.data),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                Err(ConsensusError::NotLeader {
+                    leader: f.leader_id,
+                })
+            }
+            Err(e) => Err(ConsensusError::Unavailable(e.to_string())),
+        }
+    }
+
+    /// The last log index applied to the tree here.
+    pub fn applied_index(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    /// Raft's view, for operators: term, leader, last log and applied indexes.
+    pub fn metrics(&self) -> RaftStatus {
+        let m = self.raft.metrics().borrow_watched().clone();
+        RaftStatus {
+            term: m.current_term,
+            leader: m.current_leader,
+            is_leader: m.current_leader == Some(self.id),
+            last_log_index: m.last_log_index.unwrap_or(0),
+            applied_index: m.last_applied.map(|l| l.index).unwrap_or(0),
+            snapshot_index: m.snapshot.map(|l| l.index).unwrap_or(0),
+        }
+    }
+
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!("raft shutdown: {e}");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RaftStatus {
+    pub term: u64,
+    pub leader: Option<u64>,
+    pub is_leader: bool,
+    pub last_log_index: u64,
+    pub applied_index: u64,
+    pub snapshot_index: u64,
+}
+
+#[doc(hidden)]
+pub type RaftTypeConfig = TypeConfig;

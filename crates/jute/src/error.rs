@@ -3,7 +3,7 @@
 macro_rules! codes {
     ($($name:ident = $num:expr;)*) => {
         /// An error code as it travels in a reply header or a multi result.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum ErrorCode { $($name),* }
 
         impl ErrorCode {

@@ -223,6 +223,10 @@ impl DataTree {
         );
     }
 
+    pub(crate) fn track_owner(&mut self, path: &str, owner: i64) {
+        self.track(path, owner, true);
+    }
+
     /// Keeps the ephemeral, container and TTL indexes in step with the nodes.
     fn track(&mut self, path: &str, owner: i64, add: bool) {
         let set = if owner == CONTAINER_OWNER {

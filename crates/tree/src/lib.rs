@@ -13,6 +13,7 @@
 pub mod acl;
 mod apply;
 pub mod path;
+pub mod snapshot;
 
 pub mod tree;
 pub mod txn;

@@ -107,7 +107,7 @@ pub const TTL_MASK: i64 = 0xFF00_0000_0000_0000u64 as i64;
 pub const MAX_TTL: i64 = 0x00FF_FFFF_FFFF;
 
 /// The result of one operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpResult {
     Created { path: String, stat: Stat },
     Deleted,
@@ -122,7 +122,7 @@ pub enum OpResult {
 }
 
 /// What applying a transaction gave: the zxid it was given and each outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxnResult {
     pub zxid: i64,
     pub result: OpResult,
@@ -142,5 +142,23 @@ impl TxnResult {
                 .unwrap_or(ErrorCode::Ok),
             _ => ErrorCode::Ok,
         }
+    }
+}
+
+impl std::fmt::Display for Txn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match &self.op {
+            TxnOp::CreateSession { .. } => "createSession",
+            TxnOp::CloseSession => "closeSession",
+            TxnOp::Create(_) => "create",
+            TxnOp::Delete { .. } => "delete",
+            TxnOp::SetData { .. } => "setData",
+            TxnOp::SetAcl { .. } => "setACL",
+            TxnOp::Check { .. } => "check",
+            TxnOp::Multi(_) => "multi",
+            TxnOp::Reap { .. } => "deleteContainer",
+            TxnOp::Noop => "noop",
+        };
+        write!(f, "{what} session=0x{:x}", self.session_id)
     }
 }

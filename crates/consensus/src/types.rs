@@ -1,0 +1,18 @@
+//! openraft's type configuration: log entries carry a tree transaction and answer with
+//! its result.
+
+use corral_tree::{Txn, TxnResult};
+
+openraft::declare_raft_types!(
+    pub TypeConfig:
+        D = Txn,
+        R = TxnResult,
+);
+
+pub type Raft = openraft::Raft<TypeConfig, crate::state_machine::TreeStateMachine>;
+pub type LogId = openraft::alias::LogIdOf<TypeConfig>;
+pub type Entry = openraft::alias::EntryOf<TypeConfig>;
+pub type Vote = openraft::alias::VoteOf<TypeConfig>;
+pub type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
+pub type SnapshotMeta = openraft::alias::SnapshotMetaOf<TypeConfig>;
+pub type Snapshot = openraft::alias::SnapshotOf<TypeConfig, bytes::Bytes>;
