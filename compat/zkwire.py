@@ -450,6 +450,7 @@ DECODERS = {
     "whoAmI": lambda r: {"clientInfo": r.vector(lambda rr: (rr.string(), rr.string()))},
     "multi": _dec_multi,
     "multiRead": _dec_multi,
+    "addWatch": lambda r: {"errResponse": r.int()},
 }
 
 

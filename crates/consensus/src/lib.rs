@@ -147,6 +147,35 @@ impl Consensus {
         }
     }
 
+    /// Hands a transaction to the log and returns at once with a future for its result.
+    /// Transactions submitted one after another enter the log in that order, which is
+    /// how a session's writes keep the order the client sent them in.
+    pub async fn submit(
+        &self,
+        txn: Txn,
+    ) -> Result<impl std::future::Future<Output = Result<TxnResult, ConsensusError>>, ConsensusError>
+    {
+        use openraft::errors::ClientWriteError;
+        let (responder, committed, result) = openraft::impls::ProgressResponder::new();
+        self.raft
+            .client_write_ff(txn, Some(responder))
+            .await
+            .map_err(|e| ConsensusError::Unavailable(e.to_string()))?;
+        Ok(async move {
+            // openraft reports the commit before the apply; the apply is what we wait
+            // for, but the commit receiver must live until then.
+            let _committed = committed;
+            match result.await {
+                Ok(Ok(resp)) => Ok(resp.data),
+                Ok(Err(ClientWriteError::ForwardToLeader(f))) => Err(ConsensusError::NotLeader {
+                    leader: f.leader_id,
+                }),
+                Ok(Err(e)) => Err(ConsensusError::Unavailable(e.to_string())),
+                Err(_) => Err(ConsensusError::Unavailable("raft stopped".into())),
+            }
+        })
+    }
+
     /// The last log index applied to the tree here.
     pub fn applied_index(&self) -> u64 {
         *self.applied.borrow()

@@ -111,6 +111,7 @@ impl DataTree {
             TxnOp::SetAcl { path, acl, version } => self.set_acl(cx, path, acl, *version),
             TxnOp::Check { path, version } => self.check(cx, path, *version),
             TxnOp::Reap { path } => self.reap(cx, path),
+            TxnOp::Fail(e) => Err(*e),
             // Nested multis, sessions and no-ops cannot be sub-operations.
             _ => Err(ErrorCode::BadArguments),
         }
@@ -193,6 +194,9 @@ impl DataTree {
         let stat = node.stat();
         let parent_path = parent_path.to_string();
         self.insert(cx, &parent_path, path.clone(), node);
+        if op.opcode == OpCode::Create.as_i32() {
+            return Ok(OpResult::CreatedPlain { path });
+        }
         Ok(OpResult::Created { path, stat })
     }
 
@@ -483,9 +487,9 @@ mod tests {
         let mut t = tree_with_session();
         t.apply(2, &txn(7, create("/q", 0)));
         let (r, _) = t.apply(3, &txn(7, create("/q/n-", 2)));
-        assert!(matches!(r.result, OpResult::Created { ref path, .. } if path == "/q/n-0000000000"));
+        assert!(matches!(r.result, OpResult::CreatedPlain { ref path } if path == "/q/n-0000000000"));
         let (r, _) = t.apply(4, &txn(7, create("/q/n-", 2)));
-        assert!(matches!(r.result, OpResult::Created { ref path, .. } if path == "/q/n-0000000001"));
+        assert!(matches!(r.result, OpResult::CreatedPlain { ref path } if path == "/q/n-0000000001"));
         assert_eq!(t.node("/q").map(|n| (n.cversion, n.pzxid)), Some((2, 4)));
     }
 

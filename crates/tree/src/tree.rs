@@ -176,7 +176,10 @@ impl DataTree {
         };
         s.ephemerals
             .iter()
-            .filter(|p| prefix == "/" || p.starts_with(prefix))
+            .filter(|p| {
+                let prefix = prefix.trim();
+                prefix.is_empty() || prefix == "/" || p.starts_with(prefix)
+            })
             .cloned()
             .collect()
     }

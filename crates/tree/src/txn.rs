@@ -31,7 +31,10 @@ pub enum TxnOp {
     Multi(Vec<TxnOp>),
     /// Removes an empty container or an expired TTL node (deleteContainer, 20).
     Reap { path: String },
-    /// Extends a session's timeout bookkeeping after a server change; no tree effect.
+    /// A request refused before it could change anything. It is logged all the same,
+    /// as ZooKeeper logs an ErrorTxn, so it takes a zxid like any write.
+    Fail(ErrorCode),
+    /// A blank or membership entry of the log: takes a zxid, changes nothing.
     Noop,
 }
 
@@ -109,7 +112,10 @@ pub const MAX_TTL: i64 = 0x00FF_FFFF_FFFF;
 /// The result of one operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpResult {
+    /// create2, createContainer and createTTL answer with the Stat.
     Created { path: String, stat: Stat },
+    /// A plain create (opcode 1) answers with the path only.
+    CreatedPlain { path: String },
     Deleted,
     DataSet { stat: Stat },
     AclSet { stat: Stat },
@@ -157,6 +163,7 @@ impl std::fmt::Display for Txn {
             TxnOp::Check { .. } => "check",
             TxnOp::Multi(_) => "multi",
             TxnOp::Reap { .. } => "deleteContainer",
+            TxnOp::Fail(_) => "error",
             TxnOp::Noop => "noop",
         };
         write!(f, "{what} session=0x{:x}", self.session_id)

@@ -1,0 +1,90 @@
+//! The `corral` command: runs a server and talks to one.
+//!
+//! This crate owns the command line and process set-up only (arguments, logging,
+//! signals); the server itself is `corral-server`.
+
+mod four;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "corral", version, about = "A ZooKeeper-compatible coordination service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a server. Without --config: standalone on 127.0.0.1:2181, data under ./data.
+    Server {
+        /// An Apache ZooKeeper zoo.cfg, used as it is.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Send a four-letter word (ruok, srvr, mntr…) and print the answer.
+    Four {
+        word: String,
+        #[arg(default_value = "127.0.0.1:2181")]
+        server: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Server { config } => run_server(config),
+        Command::Four { word, server } => four::run(&word, &server),
+    }
+}
+
+fn run_server(path: Option<PathBuf>) -> ExitCode {
+    let config = match &path {
+        Some(p) => corral_server::Config::load(p),
+        None => corral_server::Config::embedded(),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("corral: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(config.my_id);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("corral: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = match corral_server::Server::start(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("Unable to start server: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

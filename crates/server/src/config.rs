@@ -1,0 +1,359 @@
+//! Server configuration, read from an Apache ZooKeeper `zoo.cfg` as it is.
+//!
+//! ZooKeeper turns keys it does not know into `zookeeper.`-prefixed system properties,
+//! and takes some settings only as `-D` JVM flags. Corral accepts every such key with
+//! or without the prefix, from the file or from `-Dkey=value` words in SERVER_JVMFLAGS
+//! and JVMFLAGS; the file wins, as ZooKeeper's own parsing does.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: java_properties::PropertiesError,
+    },
+    #[error("{key}: {value:?} is not a valid {what}")]
+    Invalid {
+        key: String,
+        value: String,
+        what: &'static str,
+    },
+}
+
+/// One `server.N=` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub id: u64,
+    pub host: String,
+    pub quorum_port: u16,
+    pub election_port: u16,
+    pub observer: bool,
+    pub client: Option<(Option<String>, u16)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub client_port: u16,
+    pub client_port_address: IpAddr,
+    pub data_dir: PathBuf,
+    pub data_log_dir: Option<PathBuf>,
+    pub tick_time: u32,
+    pub init_limit: u32,
+    pub sync_limit: u32,
+    pub min_session_timeout: u32,
+    pub max_session_timeout: u32,
+    pub max_client_cnxns: u32,
+    /// `None` means the default set (see `fourletter`); `Some(["*"])` means all.
+    pub four_letter_whitelist: Option<Vec<String>>,
+    pub max_buffer: usize,
+    pub extended_types: bool,
+    pub super_digest: Option<String>,
+    pub read_only_mode: bool,
+    pub snap_count: u64,
+    pub autopurge_snap_retain_count: u32,
+    pub autopurge_purge_interval_hours: u32,
+    pub container_check_interval_ms: u64,
+    pub servers: Vec<Peer>,
+    pub my_id: u64,
+    /// The config file this came from, for `conf`.
+    pub source: Option<PathBuf>,
+}
+
+impl Default for Config {
+    /// The embedded default: standalone on 127.0.0.1:2181, data under `./data`.
+    fn default() -> Self {
+        Config {
+            client_port: 2181,
+            client_port_address: IpAddr::from([127, 0, 0, 1]),
+            data_dir: PathBuf::from("data"),
+            data_log_dir: None,
+            tick_time: 2000,
+            init_limit: 10,
+            sync_limit: 5,
+            min_session_timeout: 4000,
+            max_session_timeout: 40000,
+            max_client_cnxns: 60,
+            four_letter_whitelist: None,
+            max_buffer: corral_jute::DEFAULT_MAX_BUFFER,
+            extended_types: false,
+            super_digest: None,
+            read_only_mode: false,
+            snap_count: 100_000,
+            autopurge_snap_retain_count: 3,
+            autopurge_purge_interval_hours: 1,
+            container_check_interval_ms: 60_000,
+            servers: Vec::new(),
+            my_id: 1,
+            source: None,
+        }
+    }
+}
+
+/// Keys ZooKeeper knows that Corral accepts without acting on them yet.
+const ACCEPTED: &[&str] = &[
+    "electionAlg",
+    "quorumListenOnAllIPs",
+    "standaloneEnabled",
+    "reconfigEnabled",
+    "admin.enableServer",
+    "admin.serverPort",
+    "admin.serverAddress",
+    "metricsProvider.className",
+    "metricsProvider.httpPort",
+    "metricsProvider.httpHost",
+    "peerType",
+    "syncEnabled",
+    "preAllocSize",
+    "globalOutstandingLimit",
+    "leaderServes",
+    "cnxTimeout",
+    "forceSync",
+    "dynamicConfigFile",
+    "localSessionsEnabled",
+    "localSessionsUpgradingEnabled",
+    "secureClientPort",
+    "serverCnxnFactory",
+    "maxSessionTimeout",
+    "znode.container.maxPerMinute",
+    "skipACL",
+    "4lw.commands.whitelist",
+];
+
+impl Config {
+    /// Reads a zoo.cfg, with JVM-flag properties from the environment beneath it.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let props = java_properties::read(std::io::BufReader::new(file)).map_err(|source| {
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let mut merged = jvm_flag_properties();
+        merged.extend(props.into_iter().map(|(k, v)| (k.trim().to_string(), v.trim().to_string())));
+        let mut config = Config {
+            // A zoo.cfg without clientPortAddress binds every interface, as ZooKeeper does.
+            client_port_address: IpAddr::from([0, 0, 0, 0]),
+            source: Some(path.to_path_buf()),
+            ..Config::default()
+        };
+        let mut min_set = false;
+        let mut max_set = false;
+        for (key, value) in &merged {
+            let key = key.strip_prefix("zookeeper.").unwrap_or(key);
+            match key {
+                "minSessionTimeout" => min_set = true,
+                "maxSessionTimeout" => max_set = true,
+                _ => {}
+            }
+            config.set(key, value)?;
+        }
+        if !min_set {
+            config.min_session_timeout = config.tick_time * 2;
+        }
+        if !max_set {
+            config.max_session_timeout = config.tick_time * 20;
+        }
+        if let Some(id) = read_myid(&config.data_dir) {
+            config.my_id = id;
+        }
+        Ok(config)
+    }
+
+    /// The embedded default, with JVM-flag properties from the environment applied.
+    pub fn embedded() -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        for (key, value) in jvm_flag_properties() {
+            let key = key.strip_prefix("zookeeper.").unwrap_or(&key).to_string();
+            config.set(&key, &value)?;
+        }
+        Ok(config)
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        match key {
+            "clientPort" => self.client_port = parse(key, value, "port")?,
+            "clientPortAddress" => self.client_port_address = parse(key, value, "address")?,
+            "dataDir" => self.data_dir = PathBuf::from(value),
+            "dataLogDir" => self.data_log_dir = Some(PathBuf::from(value)),
+            "tickTime" => self.tick_time = parse(key, value, "number of milliseconds")?,
+            "initLimit" => self.init_limit = parse(key, value, "number of ticks")?,
+            "syncLimit" => self.sync_limit = parse(key, value, "number of ticks")?,
+            "minSessionTimeout" => self.min_session_timeout = parse(key, value, "timeout")?,
+            "maxSessionTimeout" => self.max_session_timeout = parse(key, value, "timeout")?,
+            "maxClientCnxns" => self.max_client_cnxns = parse(key, value, "count")?,
+            "4lw.commands.whitelist" => {
+                let words = value
+                    .split(',')
+                    .map(|w| w.trim().to_string())
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                self.four_letter_whitelist = Some(words);
+            }
+            "jute.maxbuffer" => self.max_buffer = parse_int_or_hex(key, value)?,
+            "extendedTypesEnabled" => self.extended_types = parse_bool(key, value)?,
+            "DigestAuthenticationProvider.superDigest" => self.super_digest = Some(value.into()),
+            "readonlymode.enabled" => self.read_only_mode = parse_bool(key, value)?,
+            "snapCount" => self.snap_count = parse(key, value, "count")?,
+            "autopurge.snapRetainCount" => {
+                // ZooKeeper never keeps fewer than 3.
+                self.autopurge_snap_retain_count = parse::<u32>(key, value, "count")?.max(3)
+            }
+            "autopurge.purgeInterval" => {
+                self.autopurge_purge_interval_hours = parse(key, value, "number of hours")?
+            }
+            "znode.container.checkIntervalMs" => {
+                self.container_check_interval_ms = parse(key, value, "number of milliseconds")?
+            }
+            k if k.starts_with("server.") => {
+                let id = parse(key, &k["server.".len()..], "server id")?;
+                self.servers.push(parse_peer(id, key, value)?);
+            }
+            k if ACCEPTED.contains(&k) => {}
+            _ => tracing::warn!("unknown configuration key {key:?} ignored"),
+        }
+        Ok(())
+    }
+
+    /// Where the transaction log lives: dataLogDir, or dataDir when it is unset.
+    pub fn log_dir(&self) -> &Path {
+        self.data_log_dir.as_deref().unwrap_or(&self.data_dir)
+    }
+}
+
+fn parse<T: std::str::FromStr>(key: &str, value: &str, what: &'static str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| ConfigError::Invalid {
+        key: key.into(),
+        value: value.into(),
+        what,
+    })
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" => Ok(true),
+        "false" | "no" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            value: value.into(),
+            what: "boolean",
+        }),
+    }
+}
+
+fn parse_int_or_hex(key: &str, value: &str) -> Result<usize, ConfigError> {
+    let v = value.trim();
+    let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => usize::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    };
+    parsed.ok_or_else(|| ConfigError::Invalid {
+        key: key.into(),
+        value: value.into(),
+        what: "size",
+    })
+}
+
+/// `host:quorumPort:electionPort[:participant|:observer][;[clientAddr:]clientPort]`
+fn parse_peer(id: u64, key: &str, value: &str) -> Result<Peer, ConfigError> {
+    let bad = || ConfigError::Invalid {
+        key: key.into(),
+        value: value.into(),
+        what: "server address",
+    };
+    let (server, client) = match value.split_once(';') {
+        Some((s, c)) => (s, Some(c)),
+        None => (value, None),
+    };
+    let parts: Vec<&str> = server.trim().split(':').collect();
+    if parts.len() < 3 {
+        return Err(bad());
+    }
+    let observer = match parts.get(3).copied() {
+        None | Some("participant") => false,
+        Some("observer") => true,
+        Some(_) => return Err(bad()),
+    };
+    let client = match client.map(str::trim) {
+        None | Some("") => None,
+        Some(c) => Some(match c.rsplit_once(':') {
+            Some((addr, port)) => (Some(addr.to_string()), port.parse().map_err(|_| bad())?),
+            None => (None, c.parse().map_err(|_| bad())?),
+        }),
+    };
+    Ok(Peer {
+        id,
+        host: parts[0].to_string(),
+        quorum_port: parts[1].parse().map_err(|_| bad())?,
+        election_port: parts[2].parse().map_err(|_| bad())?,
+        observer,
+        client,
+    })
+}
+
+fn read_myid(data_dir: &Path) -> Option<u64> {
+    std::fs::read_to_string(data_dir.join("myid"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// `-Dkey=value` words from SERVER_JVMFLAGS and JVMFLAGS.
+fn jvm_flag_properties() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for var in ["JVMFLAGS", "SERVER_JVMFLAGS"] {
+        if let Ok(flags) = std::env::var(var) {
+            for word in flags.split_whitespace() {
+                if let Some((k, v)) = word.strip_prefix("-D").and_then(|kv| kv.split_once('=')) {
+                    out.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_zookeeper_cfg() {
+        let dir = std::env::temp_dir().join(format!("corral-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        let cfg = dir.join("zoo.cfg");
+        let text = "tickTime=1000\nclientPort=2999\ndataDir=/tmp/x\nzookeeper.extendedTypesEnabled=true\n\
+            jute.maxbuffer=0x1000\nserver.1=127.0.0.1:2888:3888;2181\nserver.2=h:1:2:observer;0.0.0.0:2182\n\
+            someUnknownKey=1\n4lw.commands.whitelist=ruok, mntr\n";
+        std::fs::write(&cfg, text).ok();
+        let c = Config::load(&cfg).map_err(|e| e.to_string());
+        let c = c.as_ref();
+        assert_eq!(c.map(|c| (c.client_port, c.tick_time, c.max_buffer)), Ok((2999, 1000, 4096)));
+        assert_eq!(c.map(|c| (c.min_session_timeout, c.max_session_timeout)), Ok((2000, 20000)));
+        assert_eq!(c.map(|c| c.extended_types), Ok(true));
+        assert_eq!(c.map(|c| c.servers.len()), Ok(2));
+        assert_eq!(c.map(|c| c.servers[1].observer), Ok(true));
+        assert_eq!(c.map(|c| c.servers[0].client.clone()), Ok(Some((None, 2181))));
+        let wl = c.map(|c| c.four_letter_whitelist.clone());
+        assert_eq!(wl, Ok(Some(vec!["ruok".to_string(), "mntr".to_string()])));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(parse_peer(1, "server.1", "h:x:3").is_err());
+        assert!(parse_bool("k", "maybe").is_err());
+        assert!(parse_int_or_hex("k", "0xzz").is_err());
+    }
+}

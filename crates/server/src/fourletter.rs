@@ -1,0 +1,222 @@
+//! Four-letter words on the client port. A connection whose first four bytes spell a
+//! known word gets a plain-text answer and is closed, as in ZooKeeper.
+//!
+//! The whitelist default differs from ZooKeeper's (`srvr` only): the read-only
+//! informational words are on, the words that reset state or dump every watch are
+//! off. See docs/operations.md.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use tokio::io::{AsyncReadExt, BufReader};
+use tokio::net::tcp::OwnedReadHalf;
+
+use crate::stats::Stats;
+use crate::ServerState;
+
+pub const WORDS: &[&str] = &[
+    "conf", "cons", "crst", "dump", "envi", "ruok", "srst", "srvr", "stat", "wchs", "wchc", "wchp",
+    "dirs", "mntr", "isro", "hash", "gtmk", "stmk",
+];
+
+const DEFAULT_ON: &[&str] = &["ruok", "srvr", "stat", "mntr", "conf", "envi", "isro", "dirs", "wchs", "cons"];
+
+/// The ZooKeeper version Corral answers as, for clients that parse it.
+pub const ZK_VERSION: &str = "3.9.3";
+
+pub fn version_line() -> String {
+    format!(
+        "{ZK_VERSION}-corral-{}, built on 1970-01-01 00:00 UTC",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+pub fn word(head: &[u8; 4]) -> Option<&'static str> {
+    WORDS.iter().copied().find(|w| w.as_bytes() == head)
+}
+
+fn allowed(state: &ServerState, word: &str) -> bool {
+    match &state.config.four_letter_whitelist {
+        None => DEFAULT_ON.contains(&word),
+        Some(list) => list.iter().any(|w| w == "*" || w == word),
+    }
+}
+
+pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedReadHalf>) -> String {
+    if !allowed(state, word) {
+        return format!("{word} is not executed because it is not in the whitelist.\n");
+    }
+    match word {
+        "ruok" => "imok".to_string(),
+        "isro" => "rw".to_string(),
+        "srvr" => server_stats(state, false),
+        "stat" => server_stats(state, true),
+        "mntr" => monitor(state),
+        "conf" => configuration(state),
+        "envi" => environment(),
+        "cons" => connections(state),
+        "dirs" => "datadir_size: 0\nlogdir_size: 0\n".to_string(),
+        "wchs" => {
+            let (conns, paths, total) = state.hub.watches().summary();
+            format!("{conns} connections watching {paths} paths\nTotal watches:{total}\n")
+        }
+        "wchc" | "wchp" => watches(state, word == "wchp"),
+        "crst" => {
+            for c in state.hub.conns().values_mut() {
+                c.received = 0;
+                c.sent = 0;
+            }
+            "Connection stats reset.\n".to_string()
+        }
+        "srst" => {
+            state.stats.reset();
+            "Server stats reset.\n".to_string()
+        }
+        "dump" => dump(state),
+        "hash" => String::new(),
+        "gtmk" => "0\n".to_string(),
+        "stmk" => {
+            let mask = rd.read_i64().await.unwrap_or(0);
+            format!("{mask}\n")
+        }
+        _ => String::new(),
+    }
+}
+
+fn server_stats(state: &ServerState, with_clients: bool) -> String {
+    let mut out = format!("Zookeeper version: {}\n", version_line());
+    if with_clients {
+        out.push_str("Clients:\n");
+        out.push_str(&connections(state));
+        out.push('\n');
+    }
+    let (min, avg, max) = state.stats.latency_ms();
+    let tree = state.tree().read();
+    let _ = write!(
+        out,
+        "Latency min/avg/max: {}/{avg:.4}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        min.round() as u64,
+        max.round() as u64,
+        Stats::get(&state.stats.packets_received),
+        Stats::get(&state.stats.packets_sent),
+        state.hub.conns().len(),
+        state.stats.outstanding.load(Ordering::Relaxed),
+        tree.last_zxid(),
+        tree.node_count(),
+    );
+    out
+}
+
+fn connections(state: &ServerState) -> String {
+    let mut out = String::new();
+    for c in state.hub.conns().values() {
+        let _ = writeln!(
+            out,
+            " /{}[1](queued=0,recved={},sent={},sid=0x{:x},to={})",
+            c.peer, c.received, c.sent, c.session, c.timeout
+        );
+    }
+    out
+}
+
+fn monitor(state: &ServerState) -> String {
+    let (min, avg, max) = state.stats.latency_ms();
+    let tree = state.tree().read();
+    let (_, _, watch_count) = state.hub.watches().summary();
+    let raft = state.consensus.metrics();
+    let lines: Vec<(&str, String)> = vec![
+        ("zk_version", version_line()),
+        ("zk_server_state", "standalone".into()),
+        ("zk_avg_latency", format!("{avg:.4}")),
+        ("zk_max_latency", format!("{}", max.round() as u64)),
+        ("zk_min_latency", format!("{}", min.round() as u64)),
+        ("zk_packets_received", Stats::get(&state.stats.packets_received).to_string()),
+        ("zk_packets_sent", Stats::get(&state.stats.packets_sent).to_string()),
+        ("zk_num_alive_connections", state.hub.conns().len().to_string()),
+        ("zk_outstanding_requests", state.stats.outstanding.load(Ordering::Relaxed).to_string()),
+        ("zk_znode_count", tree.node_count().to_string()),
+        ("zk_watch_count", watch_count.to_string()),
+        ("zk_ephemerals_count", tree.ephemeral_count().to_string()),
+        ("zk_approximate_data_size", tree.approximate_data_size().to_string()),
+        ("zk_global_sessions", state.hub.sessions().count().to_string()),
+        ("zk_uptime", state.started.elapsed().as_millis().to_string()),
+        ("corral_raft_term", raft.term.to_string()),
+        ("corral_raft_last_log_index", raft.last_log_index.to_string()),
+        ("corral_raft_applied_index", raft.applied_index.to_string()),
+    ];
+    lines.into_iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
+}
+
+fn configuration(state: &ServerState) -> String {
+    let c = &state.config;
+    format!(
+        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize=0\ndataLogDir={}\ndataLogSize=0\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
+        c.client_port,
+        c.data_dir.display(),
+        c.log_dir().display(),
+        c.tick_time,
+        c.max_client_cnxns,
+        c.min_session_timeout,
+        c.max_session_timeout,
+        c.my_id,
+    )
+}
+
+fn environment() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+    format!(
+        "Environment:\nzookeeper.version={}\nhost.name={host}\njava.version=none (corral is native)\nos.name={}\nos.arch={}\nuser.dir={cwd}\n",
+        version_line(),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+    )
+}
+
+fn watches(state: &ServerState, by_path: bool) -> String {
+    let by_conn = state.hub.watches().by_connection();
+    let sessions: std::collections::HashMap<u64, i64> =
+        state.hub.conns().iter().map(|(id, c)| (*id, c.session)).collect();
+    let mut out = String::new();
+    if by_path {
+        let mut paths: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+        for (conn, ps) in by_conn {
+            for p in ps {
+                paths.entry(p).or_default().push(sessions.get(&conn).copied().unwrap_or(0));
+            }
+        }
+        for (p, ss) in paths {
+            let _ = writeln!(out, "{p}");
+            for s in ss {
+                let _ = writeln!(out, "\t0x{s:x}");
+            }
+        }
+    } else {
+        for (conn, ps) in by_conn {
+            let _ = writeln!(out, "0x{:x}", sessions.get(&conn).copied().unwrap_or(0));
+            for p in ps {
+                let _ = writeln!(out, "\t{p}");
+            }
+        }
+    }
+    out
+}
+
+fn dump(state: &ServerState) -> String {
+    let tree = state.tree().read();
+    let mut out = String::from("SessionTracker dump:\nSession Sets (");
+    let sessions: Vec<(i64, usize)> = tree.sessions().map(|(id, s)| (id, s.ephemerals.len())).collect();
+    let _ = writeln!(out, "{})/({}):", sessions.len(), sessions.len());
+    out.push_str("ephemeral nodes dump:\n");
+    let _ = writeln!(out, "Sessions with Ephemerals ({}):", sessions.iter().filter(|s| s.1 > 0).count());
+    for (id, s) in tree.sessions() {
+        if s.ephemerals.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "0x{id:x}:");
+        for p in &s.ephemerals {
+            let _ = writeln!(out, "\t{p}");
+        }
+    }
+    out
+}

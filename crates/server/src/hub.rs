@@ -1,0 +1,82 @@
+//! What the log's apply step touches on this server: watches, session clocks and the
+//! connections. The state machine calls `Hub::applied` under the tree's write lock.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use corral_consensus::ApplyObserver;
+use corral_tree::{DataTree, Event, OpResult, Txn, TxnOp, TxnResult};
+use tokio::sync::mpsc;
+
+use crate::connection::{ConnId, Outbound};
+use crate::session::SessionTable;
+use crate::watches::WatchManager;
+
+/// A live client connection, as operators see it in `cons` and `stat`.
+pub struct ConnEntry {
+    pub peer: std::net::SocketAddr,
+    pub session: i64,
+    pub timeout: i32,
+    pub out: mpsc::Sender<Outbound>,
+    pub received: u64,
+    pub sent: u64,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    watches: Mutex<WatchManager>,
+    sessions: Mutex<SessionTable>,
+    conns: Mutex<HashMap<ConnId, ConnEntry>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Hub {
+    pub fn watches(&self) -> MutexGuard<'_, WatchManager> {
+        lock(&self.watches)
+    }
+
+    pub fn sessions(&self) -> MutexGuard<'_, SessionTable> {
+        lock(&self.sessions)
+    }
+
+    pub fn conns(&self) -> MutexGuard<'_, HashMap<ConnId, ConnEntry>> {
+        lock(&self.conns)
+    }
+
+    /// Tells a connection to close after what it has queued.
+    pub fn kick(&self, conn: ConnId) {
+        if let Some(c) = self.conns().get(&conn) {
+            let _ = c.out.try_send(Outbound::Close);
+        }
+    }
+}
+
+impl ApplyObserver for Hub {
+    fn applied(&self, _tree: &DataTree, txn: &Txn, result: &TxnResult, events: &[Event]) {
+        match (&txn.op, &result.result) {
+            (TxnOp::CreateSession { timeout, .. }, OpResult::SessionCreated) => {
+                self.sessions().track(txn.session_id, *timeout);
+            }
+            (TxnOp::CloseSession, _) => {
+                let conn = self.sessions().forget(txn.session_id);
+                if let Some(conn) = conn {
+                    self.kick(conn);
+                }
+            }
+            _ => {}
+        }
+        if !events.is_empty() {
+            self.watches().trigger(events, result.zxid);
+        }
+    }
+
+    fn reset(&self, tree: &DataTree) {
+        let mut sessions = self.sessions();
+        for (id, s) in tree.sessions() {
+            sessions.track(id, s.timeout);
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Reads, answered from this server's tree in request order, as ZooKeeper's
+//! `FinalRequestProcessor` answers them. Watches are registered under the same tree
+//! lock the read holds, so no change can slip between the read and its watch.
+
+use bytes::{Bytes, BytesMut};
+use corral_jute::multi::{self, MultiOp};
+use corral_jute::records::{
+    perms, Acl, GetAclResponse, GetAllChildrenNumberResponse, GetChildren2Response,
+    GetChildrenResponse, GetDataResponse, GetEphemeralsResponse, Id, PathRequest,
+    PathWatchRequest, ReplyHeader, RequestHeader, StatResponse,
+};
+use corral_jute::{xid, ErrorCode, Jute, JuteError, OpCode, Reader};
+use corral_tree::{acl, DataTree, Node};
+
+use super::write::RawBody;
+use crate::connection::{frame, Conn};
+use crate::watches::{JuteDyn, Table};
+use crate::ServerState;
+
+pub fn is_client_read(op: OpCode) -> bool {
+    matches!(
+        op,
+        OpCode::Exists
+            | OpCode::GetData
+            | OpCode::GetAcl
+            | OpCode::GetChildren
+            | OpCode::GetChildren2
+            | OpCode::Sync
+            | OpCode::Ping
+            | OpCode::CheckWatches
+            | OpCode::RemoveWatches
+            | OpCode::MultiRead
+            | OpCode::SetWatches
+            | OpCode::SetWatches2
+            | OpCode::Sasl
+            | OpCode::GetEphemerals
+            | OpCode::GetAllChildrenNumber
+            | OpCode::AddWatch
+            | OpCode::WhoAmI
+    )
+}
+
+type Answer = Result<Option<Box<dyn JuteDyn>>, ErrorCode>;
+
+/// Answers one read. The flag says whether to close the connection after it.
+pub fn answer(state: &ServerState, conn: &Conn, header: RequestHeader, body: &[u8]) -> (Bytes, bool) {
+    let Some(op) = OpCode::from_i32(header.op) else {
+        return (reply(header.xid, -1, Err(ErrorCode::Unimplemented)), true);
+    };
+    if op == OpCode::Sasl {
+        // No SASL mechanism is configured; ZooKeeper refuses and closes likewise.
+        return (reply(header.xid, 0, Err(ErrorCode::AuthFailed)), true);
+    }
+    let tree = state.tree().read();
+    let zxid = tree.last_zxid();
+    let result = match dispatch(state, conn, &tree, op, body) {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::debug!("malformed {} from {}: {e}", op.label(), conn.peer);
+            Err(ErrorCode::MarshallingError)
+        }
+    };
+    let xid = if op == OpCode::Ping { xid::PING } else { header.xid };
+    (reply(xid, zxid, result), false)
+}
+
+fn reply(xid: i32, zxid: i64, result: Answer) -> Bytes {
+    let err = result.as_ref().err().copied().unwrap_or(ErrorCode::Ok);
+    let header = ReplyHeader {
+        xid,
+        zxid,
+        err: err.as_i32(),
+    };
+    match result {
+        Ok(Some(body)) => frame(&header, Some(body.as_ref())),
+        _ => frame(&header, None),
+    }
+}
+
+fn dispatch(state: &ServerState, conn: &Conn, tree: &DataTree, op: OpCode, body: &[u8]) -> Result<Answer, JuteError> {
+    Ok(match op {
+        OpCode::Ping => Ok(None),
+        OpCode::Exists => {
+            let r = PathWatchRequest::from_bytes(body)?;
+            if r.watch {
+                state.hub.watches().add_standard(Table::Data, &r.path, conn.id);
+            }
+            match tree.node(&r.path) {
+                Some(n) => boxed(StatResponse { stat: n.stat() }),
+                None => Err(ErrorCode::NoNode),
+            }
+        }
+        OpCode::GetData => {
+            let r = PathWatchRequest::from_bytes(body)?;
+            get_data(state, conn, tree, &r).map(|d| Some(Box::new(d) as Box<dyn JuteDyn>))
+        }
+        OpCode::GetChildren | OpCode::GetChildren2 => {
+            let r = PathWatchRequest::from_bytes(body)?;
+            match children(state, conn, tree, &r) {
+                Ok((children, stat)) if op == OpCode::GetChildren2 => {
+                    boxed(GetChildren2Response { children, stat })
+                }
+                Ok((children, _)) => boxed(GetChildrenResponse { children }),
+                Err(e) => Err(e),
+            }
+        }
+        OpCode::GetAcl => {
+            let r = PathRequest::from_bytes(body)?;
+            get_acl(conn, tree, &r.path)
+        }
+        OpCode::Sync => {
+            let r = PathRequest::from_bytes(body)?;
+            boxed(PathRequest { path: r.path })
+        }
+        OpCode::GetEphemerals => {
+            let r = PathRequest::from_bytes(body)?;
+            boxed(GetEphemeralsResponse {
+                ephemerals: tree.ephemerals_under(conn.session_id, &r.path),
+            })
+        }
+        OpCode::GetAllChildrenNumber => {
+            let r = PathRequest::from_bytes(body)?;
+            match tree.node(&r.path) {
+                None => Err(ErrorCode::NoNode),
+                Some(n) if !acl::allows(&n.acl, &conn.identity(), perms::READ) => Err(ErrorCode::NoAuth),
+                Some(_) => boxed(GetAllChildrenNumberResponse {
+                    total_number: tree.descendant_count(&r.path) as i32,
+                }),
+            }
+        }
+        OpCode::MultiRead => boxed(multi_read(state, conn, tree, body)?),
+        OpCode::WhoAmI => super::auth::who_am_i(conn),
+        OpCode::AddWatch | OpCode::CheckWatches | OpCode::RemoveWatches | OpCode::SetWatches | OpCode::SetWatches2 => {
+            super::watches::handle(state, conn, tree, op, body)?
+        }
+        _ => Err(ErrorCode::Unimplemented),
+    })
+}
+
+pub fn boxed<T: Jute + 'static>(record: T) -> Answer {
+    Ok(Some(Box::new(record)))
+}
+
+fn readable<'a>(tree: &'a DataTree, conn: &Conn, path: &str) -> Result<&'a Node, ErrorCode> {
+    let node = tree.node(path).ok_or(ErrorCode::NoNode)?;
+    if !acl::allows(&node.acl, &conn.identity(), perms::READ) {
+        return Err(ErrorCode::NoAuth);
+    }
+    Ok(node)
+}
+
+fn get_data(state: &ServerState, conn: &Conn, tree: &DataTree, r: &PathWatchRequest) -> Result<GetDataResponse, ErrorCode> {
+    let node = readable(tree, conn, &r.path)?;
+    if r.watch {
+        state.hub.watches().add_standard(Table::Data, &r.path, conn.id);
+    }
+    Ok(GetDataResponse {
+        data: node.data.clone(),
+        stat: node.stat(),
+    })
+}
+
+fn children(
+    state: &ServerState,
+    conn: &Conn,
+    tree: &DataTree,
+    r: &PathWatchRequest,
+) -> Result<(Vec<String>, corral_jute::records::Stat), ErrorCode> {
+    let node = readable(tree, conn, &r.path)?;
+    if r.watch {
+        state.hub.watches().add_standard(Table::Child, &r.path, conn.id);
+    }
+    Ok((node.children.iter().cloned().collect(), node.stat()))
+}
+
+/// getACL needs READ or ADMIN; without ADMIN, digest hashes are masked.
+fn get_acl(conn: &Conn, tree: &DataTree, path: &str) -> Answer {
+    let node = tree.node(path).ok_or(ErrorCode::NoNode)?;
+    let ids = conn.identity();
+    if !acl::allows(&node.acl, &ids, perms::READ | perms::ADMIN) {
+        return Err(ErrorCode::NoAuth);
+    }
+    let acl = if acl::allows(&node.acl, &ids, perms::ADMIN) {
+        node.acl.clone()
+    } else {
+        node.acl.iter().map(mask_digest).collect()
+    };
+    boxed(GetAclResponse { acl, stat: node.stat() })
+}
+
+fn mask_digest(a: &Acl) -> Acl {
+    if a.id.scheme != "digest" {
+        return a.clone();
+    }
+    let user = a.id.id.split(':').next().unwrap_or("");
+    Acl {
+        perms: a.perms,
+        id: Id {
+            scheme: a.id.scheme.clone(),
+            id: format!("{user}:x"),
+        },
+    }
+}
+
+/// multiRead: each operation answers on its own; one failing does not stop the rest.
+fn multi_read(state: &ServerState, conn: &Conn, tree: &DataTree, body: &[u8]) -> Result<RawBody, JuteError> {
+    let ops = multi::read_ops(&mut Reader::new(body))?;
+    let mut results = Vec::with_capacity(ops.len());
+    for op in ops {
+        let result = match op {
+            MultiOp::GetData(r) => get_data(state, conn, tree, &r).map(|d| (OpCode::GetData, d.to_bytes())),
+            MultiOp::GetChildren(r) => children(state, conn, tree, &r)
+                .map(|(children, _)| (OpCode::GetChildren, GetChildrenResponse { children }.to_bytes())),
+            _ => Err(ErrorCode::BadArguments),
+        };
+        results.push(match result {
+            Ok((code, bytes)) => (code.as_i32(), 0, bytes),
+            Err(e) => (-1, e.as_i32(), e.as_i32().to_bytes()),
+        });
+    }
+    let mut w = BytesMut::new();
+    multi::write_results(&results, &mut w);
+    Ok(RawBody(w.freeze()))
+}

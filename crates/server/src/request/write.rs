@@ -1,0 +1,197 @@
+//! Writes: decoding a request into a log transaction, and encoding the reply once
+//! the transaction is applied. The checks themselves run at apply time in
+//! `corral-tree`, so that every replica reaches the same verdict.
+
+use bytes::{Bytes, BytesMut};
+use corral_jute::multi::{self, MultiOp};
+use corral_jute::records::{
+    CheckVersionRequest, Create2Response, CreateRequest, CreateResponse, CreateTtlRequest,
+    DeleteRequest, ErrorResponse, ReconfigRequest, ReplyHeader, SetAclRequest, SetDataRequest,
+    StatResponse,
+};
+use corral_jute::{ErrorCode, Jute, JuteError, OpCode, Reader};
+use corral_tree::txn::CreateOp;
+use corral_tree::{OpResult, TxnOp, TxnResult};
+
+use crate::connection::frame;
+use crate::watches::JuteDyn;
+
+pub fn is_client_write(op: OpCode) -> bool {
+    op.is_write() && op != OpCode::CreateSession || op == OpCode::Check
+}
+
+fn create(opcode: OpCode, r: CreateRequest) -> TxnOp {
+    TxnOp::Create(CreateOp {
+        opcode: opcode.as_i32(),
+        path: r.path,
+        data: r.data,
+        acl: r.acl,
+        flags: r.flags,
+        ttl: -1,
+    })
+}
+
+fn create_ttl(r: CreateTtlRequest) -> TxnOp {
+    TxnOp::Create(CreateOp {
+        opcode: OpCode::CreateTtl.as_i32(),
+        path: r.path,
+        data: r.data,
+        acl: r.acl,
+        flags: r.flags,
+        ttl: r.ttl,
+    })
+}
+
+/// The transaction a write request asks for.
+pub fn decode(op: OpCode, body: &[u8]) -> Result<TxnOp, JuteError> {
+    Ok(match op {
+        OpCode::Create | OpCode::Create2 | OpCode::CreateContainer => {
+            create(op, CreateRequest::from_bytes(body)?)
+        }
+        OpCode::CreateTtl => create_ttl(CreateTtlRequest::from_bytes(body)?),
+        OpCode::Delete => {
+            let r = DeleteRequest::from_bytes(body)?;
+            TxnOp::Delete {
+                path: r.path,
+                version: r.version,
+            }
+        }
+        // ZooKeeper's container manager sends the bare path bytes.
+        OpCode::DeleteContainer => TxnOp::Reap {
+            path: String::from_utf8_lossy(body).into_owned(),
+        },
+        OpCode::SetData => {
+            let r = SetDataRequest::from_bytes(body)?;
+            TxnOp::SetData {
+                path: r.path,
+                data: r.data,
+                version: r.version,
+            }
+        }
+        OpCode::SetAcl => {
+            let r = SetAclRequest::from_bytes(body)?;
+            TxnOp::SetAcl {
+                path: r.path,
+                acl: r.acl,
+                version: r.version,
+            }
+        }
+        OpCode::Check => {
+            let r = CheckVersionRequest::from_bytes(body)?;
+            TxnOp::Check {
+                path: r.path,
+                version: r.version,
+            }
+        }
+        OpCode::Multi => {
+            let ops = multi::read_ops(&mut Reader::new(body))?;
+            TxnOp::Multi(ops.into_iter().map(multi_op).collect())
+        }
+        OpCode::Reconfig => {
+            ReconfigRequest::from_bytes(body)?;
+            // Dynamic reconfiguration is off, as in ZooKeeper by default.
+            TxnOp::Fail(ErrorCode::ReconfigDisabled)
+        }
+        OpCode::CloseSession => TxnOp::CloseSession,
+        _ => TxnOp::Fail(ErrorCode::Unimplemented),
+    })
+}
+
+fn multi_op(op: MultiOp) -> TxnOp {
+    match op {
+        MultiOp::Create(code, r) => create(code, r),
+        MultiOp::CreateTtl(r) => create_ttl(r),
+        MultiOp::Delete(r) => TxnOp::Delete {
+            path: r.path,
+            version: r.version,
+        },
+        MultiOp::SetData(r) => TxnOp::SetData {
+            path: r.path,
+            data: r.data,
+            version: r.version,
+        },
+        MultiOp::Check(r) => TxnOp::Check {
+            path: r.path,
+            version: r.version,
+        },
+        // Reads belong in multiRead.
+        MultiOp::GetChildren(_) | MultiOp::GetData(_) => TxnOp::Fail(ErrorCode::BadArguments),
+    }
+}
+
+/// The reply to an applied write.
+pub fn reply(xid: i32, r: &TxnResult) -> Bytes {
+    let header = |err: ErrorCode| ReplyHeader {
+        xid,
+        zxid: r.zxid,
+        err: err.as_i32(),
+    };
+    match (&r.result, ()) {
+        (OpResult::Multi(results), _) => {
+            let mut body = BytesMut::new();
+            let encoded: Vec<(i32, i32, Bytes)> = results.iter().map(multi_result).collect();
+            multi::write_results(&encoded, &mut body);
+            // A failed multi still answers OK in the header; the results say which
+            // operation failed, as ZooKeeper's FinalRequestProcessor does.
+            frame(&header(ErrorCode::Ok), Some(&RawBody(body.freeze()) as &dyn JuteDyn))
+        }
+        (OpResult::Error(e), _) => frame(&header(*e), None),
+        (OpResult::CreatedPlain { path }, _) => {
+            frame(&header(ErrorCode::Ok), Some(&CreateResponse { path: path.clone() }))
+        }
+        (OpResult::Created { path, stat }, _) => frame(
+            &header(ErrorCode::Ok),
+            Some(&Create2Response {
+                path: path.clone(),
+                stat: stat.clone(),
+            }),
+        ),
+        (OpResult::DataSet { stat } | OpResult::AclSet { stat }, _) => {
+            frame(&header(ErrorCode::Ok), Some(&StatResponse { stat: stat.clone() }))
+        }
+        _ => frame(&header(ErrorCode::Ok), None),
+    }
+}
+
+fn multi_result(r: &OpResult) -> (i32, i32, Bytes) {
+    match r {
+        OpResult::Created { path, stat } => (
+            OpCode::Create2.as_i32(),
+            0,
+            Create2Response {
+                path: path.clone(),
+                stat: stat.clone(),
+            }
+            .to_bytes(),
+        ),
+        OpResult::CreatedPlain { path } => (
+            OpCode::Create.as_i32(),
+            0,
+            CreateResponse { path: path.clone() }.to_bytes(),
+        ),
+        OpResult::Deleted => (OpCode::Delete.as_i32(), 0, Bytes::new()),
+        OpResult::DataSet { stat } => (
+            OpCode::SetData.as_i32(),
+            0,
+            StatResponse { stat: stat.clone() }.to_bytes(),
+        ),
+        OpResult::Checked => (OpCode::Check.as_i32(), 0, Bytes::new()),
+        OpResult::Error(e) => (-1, e.as_i32(), ErrorResponse { err: e.as_i32() }.to_bytes()),
+        _ => (-1, 0, ErrorResponse { err: 0 }.to_bytes()),
+    }
+}
+
+/// An already-encoded body.
+pub struct RawBody(pub Bytes);
+
+impl Jute for RawBody {
+    fn read(_r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        Err(JuteError::Unknown {
+            what: "raw body",
+            value: 0,
+        })
+    }
+    fn write(&self, w: &mut BytesMut) {
+        w.extend_from_slice(&self.0);
+    }
+}
