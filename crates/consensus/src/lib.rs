@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use corral_tree::{DataTree, Txn, TxnResult};
-use openraft::impls::BasicNode;
 use openraft::async_runtime::WatchReceiver;
+use openraft::impls::BasicNode;
 use openraft::Config;
 
 pub use state_machine::ApplyObserver;
@@ -35,11 +35,15 @@ impl SharedTree {
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, DataTree> {
-        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, DataTree> {
-        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -17,7 +17,10 @@ fn unreachable<E>() -> E
 where
     E: From<Unreachable<TypeConfig>>,
 {
-    let err = std::io::Error::new(std::io::ErrorKind::NotConnected, "standalone server has no peers");
+    let err = std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        "standalone server has no peers",
+    );
     E::from(Unreachable::new(&err))
 }
 

@@ -119,7 +119,11 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
         TreeSnapshotBuilder { bytes, meta }
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Bytes) -> Result<(), io::Error> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Bytes,
+    ) -> Result<(), io::Error> {
         let tree = DataTree::decode_snapshot(&snapshot)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         {

@@ -18,7 +18,9 @@ impl ApplyObserver for Quiet {
 struct Builder;
 
 impl StoreBuilder<RaftTypeConfig, MemLogStore, TreeStateMachine> for Builder {
-    async fn build(&self) -> Result<((), MemLogStore, TreeStateMachine), StorageError<RaftTypeConfig>> {
+    async fn build(
+        &self,
+    ) -> Result<((), MemLogStore, TreeStateMachine), StorageError<RaftTypeConfig>> {
         let (tx, _rx) = tokio::sync::watch::channel(0);
         let sm = TreeStateMachine::new(SharedTree::new(DataTree::new(false)), Arc::new(Quiet), tx);
         Ok(((), MemLogStore::default(), sm))

@@ -18,11 +18,21 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let meta = event.metadata();
         let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f");
         let component = meta.target().split("::").last().unwrap_or(meta.target());
-        write!(writer, "{now} [myid:{}] - {:<5} [{component}] - ", self.my_id, meta.level())?;
+        write!(
+            writer,
+            "{now} [myid:{}] - {:<5} [{component}] - ",
+            self.my_id,
+            meta.level()
+        )?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }

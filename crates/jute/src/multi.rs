@@ -35,9 +35,9 @@ pub fn read_ops(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, JuteError> {
             return Ok(ops);
         }
         let op = match OpCode::from_i32(h.op) {
-            Some(
-                code @ (OpCode::Create | OpCode::Create2 | OpCode::CreateContainer),
-            ) => MultiOp::Create(code, CreateRequest::read(r)?),
+            Some(code @ (OpCode::Create | OpCode::Create2 | OpCode::CreateContainer)) => {
+                MultiOp::Create(code, CreateRequest::read(r)?)
+            }
             Some(OpCode::CreateTtl) => MultiOp::CreateTtl(CreateTtlRequest::read(r)?),
             Some(OpCode::Delete) => MultiOp::Delete(DeleteRequest::read(r)?),
             Some(OpCode::SetData) => MultiOp::SetData(SetDataRequest::read(r)?),
@@ -82,19 +82,50 @@ mod tests {
     #[test]
     fn multi_round_trip() {
         let mut w = BytesMut::new();
-        MultiHeader { op: 13, done: false, err: -1 }.write(&mut w);
-        CheckVersionRequest { path: "/a".into(), version: 3 }.write(&mut w);
-        MultiHeader { op: 2, done: false, err: -1 }.write(&mut w);
-        DeleteRequest { path: "/b".into(), version: -1 }.write(&mut w);
-        MultiHeader { op: -1, done: true, err: -1 }.write(&mut w);
+        MultiHeader {
+            op: 13,
+            done: false,
+            err: -1,
+        }
+        .write(&mut w);
+        CheckVersionRequest {
+            path: "/a".into(),
+            version: 3,
+        }
+        .write(&mut w);
+        MultiHeader {
+            op: 2,
+            done: false,
+            err: -1,
+        }
+        .write(&mut w);
+        DeleteRequest {
+            path: "/b".into(),
+            version: -1,
+        }
+        .write(&mut w);
+        MultiHeader {
+            op: -1,
+            done: true,
+            err: -1,
+        }
+        .write(&mut w);
         let ops = read_ops(&mut Reader::new(&w));
-        assert!(matches!(ops.as_deref(), Ok([MultiOp::Check(_), MultiOp::Delete(_)])));
+        assert!(matches!(
+            ops.as_deref(),
+            Ok([MultiOp::Check(_), MultiOp::Delete(_)])
+        ));
     }
 
     #[test]
     fn foreign_opcode_in_multi_is_refused() {
         let mut w = BytesMut::new();
-        MultiHeader { op: 9, done: false, err: -1 }.write(&mut w);
+        MultiHeader {
+            op: 9,
+            done: false,
+            err: -1,
+        }
+        .write(&mut w);
         assert!(read_ops(&mut Reader::new(&w)).is_err());
     }
 }

@@ -263,7 +263,9 @@ mod tests {
         }
         .to_bytes();
         assert_eq!(full.len(), 45);
-        assert!(ConnectRequest::decode(&full).map(|r| r.read_only).unwrap_or(false));
+        assert!(ConnectRequest::decode(&full)
+            .map(|r| r.read_only)
+            .unwrap_or(false));
         let old = ConnectRequest::decode(&full[..44]);
         assert_eq!(old.map(|r| (r.timeout, r.read_only)), Ok((30000, false)));
     }

@@ -142,7 +142,11 @@ impl Config {
             }
         })?;
         let mut merged = jvm_flag_properties();
-        merged.extend(props.into_iter().map(|(k, v)| (k.trim().to_string(), v.trim().to_string())));
+        merged.extend(
+            props
+                .into_iter()
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string())),
+        );
         let mut config = Config {
             // A zoo.cfg without clientPortAddress binds every interface, as ZooKeeper does.
             client_port_address: IpAddr::from([0, 0, 0, 0]),
@@ -233,7 +237,11 @@ impl Config {
     }
 }
 
-fn parse<T: std::str::FromStr>(key: &str, value: &str, what: &'static str) -> Result<T, ConfigError> {
+fn parse<T: std::str::FromStr>(
+    key: &str,
+    value: &str,
+    what: &'static str,
+) -> Result<T, ConfigError> {
     value.trim().parse().map_err(|_| ConfigError::Invalid {
         key: key.into(),
         value: value.into(),
@@ -339,12 +347,21 @@ mod tests {
         std::fs::write(&cfg, text).ok();
         let c = Config::load(&cfg).map_err(|e| e.to_string());
         let c = c.as_ref();
-        assert_eq!(c.map(|c| (c.client_port, c.tick_time, c.max_buffer)), Ok((2999, 1000, 4096)));
-        assert_eq!(c.map(|c| (c.min_session_timeout, c.max_session_timeout)), Ok((2000, 20000)));
+        assert_eq!(
+            c.map(|c| (c.client_port, c.tick_time, c.max_buffer)),
+            Ok((2999, 1000, 4096))
+        );
+        assert_eq!(
+            c.map(|c| (c.min_session_timeout, c.max_session_timeout)),
+            Ok((2000, 20000))
+        );
         assert_eq!(c.map(|c| c.extended_types), Ok(true));
         assert_eq!(c.map(|c| c.servers.len()), Ok(2));
         assert_eq!(c.map(|c| c.servers[1].observer), Ok(true));
-        assert_eq!(c.map(|c| c.servers[0].client.clone()), Ok(Some((None, 2181))));
+        assert_eq!(
+            c.map(|c| c.servers[0].client.clone()),
+            Ok(Some((None, 2181)))
+        );
         let wl = c.map(|c| c.four_letter_whitelist.clone());
         assert_eq!(wl, Ok(Some(vec!["ruok".to_string(), "mntr".to_string()])));
         std::fs::remove_dir_all(&dir).ok();

@@ -64,7 +64,10 @@ pub struct Conn {
 
 impl Conn {
     pub fn identity(&self) -> Vec<Id> {
-        self.identity.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.identity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn add_identity(&self, id: Id) {
@@ -101,12 +104,18 @@ enum FrameError {
     BadLength(i32),
 }
 
-async fn read_body(rd: &mut BufReader<OwnedReadHalf>, len: i32, max: usize) -> Result<Bytes, FrameError> {
+async fn read_body(
+    rd: &mut BufReader<OwnedReadHalf>,
+    len: i32,
+    max: usize,
+) -> Result<Bytes, FrameError> {
     if len < 0 || len as usize > max {
         return Err(FrameError::BadLength(len));
     }
     let mut buf = vec![0u8; len as usize];
-    rd.read_exact(&mut buf).await.map_err(|_| FrameError::Closed)?;
+    rd.read_exact(&mut buf)
+        .await
+        .map_err(|_| FrameError::Closed)?;
     Ok(Bytes::from(buf))
 }
 
@@ -129,7 +138,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         let _ = wr.shutdown().await;
         return;
     }
-    let connect = match read_body(&mut rd, i32::from_be_bytes(head), state.config.max_buffer).await {
+    let connect = match read_body(&mut rd, i32::from_be_bytes(head), state.config.max_buffer).await
+    {
         Ok(body) => ConnectRequest::decode(&body),
         Err(e) => {
             tracing::warn!("closing connection from {peer}: {e:?} in the handshake");
@@ -140,7 +150,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         tracing::warn!("closing connection from {peer}: malformed ConnectRequest");
         return;
     };
-    let Some((session_id, passwd, timeout)) = handshake(&state, &connect, peer, &mut wr).await else {
+    let Some((session_id, passwd, timeout)) = handshake(&state, &connect, peer, &mut wr).await
+    else {
         let _ = wr.shutdown().await;
         return;
     };
@@ -187,7 +198,12 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
 
     let writer = tokio::spawn(write_loop(wr, out_rx, closed_tx, state.clone(), id));
     let (pending_tx, pending_rx) = mpsc::channel(MAX_OUTSTANDING);
-    let responder = tokio::spawn(respond_loop(pending_rx, out_tx, state.clone(), conn.clone()));
+    let responder = tokio::spawn(respond_loop(
+        pending_rx,
+        out_tx,
+        state.clone(),
+        conn.clone(),
+    ));
     read_loop(&mut rd, pending_tx, closed_rx, &state, &conn).await;
     let _ = responder.await;
     let _ = writer.await;
@@ -212,9 +228,10 @@ async fn handshake(
         return None;
     }
     let cfg = &state.config;
-    let timeout = req
-        .timeout
-        .clamp(cfg.min_session_timeout as i32, cfg.max_session_timeout as i32);
+    let timeout = req.timeout.clamp(
+        cfg.min_session_timeout as i32,
+        cfg.max_session_timeout as i32,
+    );
     if req.session_id == 0 {
         let session_id = state.session_ids.next();
         let passwd = new_password();
@@ -244,10 +261,16 @@ async fn handshake(
             .session(req.session_id)
             .is_some_and(|s| s.passwd == req.passwd);
         if valid {
-            tracing::info!("Re-established session 0x{:x} for client {peer}", req.session_id);
+            tracing::info!(
+                "Re-established session 0x{:x} for client {peer}",
+                req.session_id
+            );
             return Some((req.session_id, req.passwd.clone(), timeout));
         }
-        tracing::info!("Invalid session 0x{:x} for client {peer}, probably expired", req.session_id);
+        tracing::info!(
+            "Invalid session 0x{:x} for client {peer}, probably expired",
+            req.session_id
+        );
         let refusal = ConnectResponse {
             protocol_version: 0,
             timeout: 0,
@@ -283,10 +306,16 @@ async fn read_loop(
             }
             Err(FrameError::Closed) => return,
         };
-        state.stats.packets_received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state
+            .stats
+            .packets_received
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         state.hub.sessions().touch(conn.session_id);
         let Ok(header) = RequestHeader::from_bytes(&buf) else {
-            tracing::warn!("closing connection from {}: truncated request header", conn.peer);
+            tracing::warn!(
+                "closing connection from {}: truncated request header",
+                conn.peer
+            );
             return;
         };
         let body = buf.slice(8..);
@@ -302,7 +331,12 @@ async fn read_loop(
 
 /// Decides how a request is answered. Writes are submitted to the log here, before
 /// the next request is read, which keeps a session's writes in its order.
-async fn classify(state: &Arc<ServerState>, conn: &Arc<Conn>, header: RequestHeader, body: Bytes) -> Option<Pending> {
+async fn classify(
+    state: &Arc<ServerState>,
+    conn: &Arc<Conn>,
+    header: RequestHeader,
+    body: Bytes,
+) -> Option<Pending> {
     let started = Instant::now();
     let opcode = OpCode::from_i32(header.op);
     match opcode {
@@ -312,7 +346,11 @@ async fn classify(state: &Arc<ServerState>, conn: &Arc<Conn>, header: RequestHea
                 Ok(op) => op,
                 Err(e) => {
                     tracing::debug!("malformed {} from {}: {e}", op.label(), conn.peer);
-                    return Some(Pending::Reply(error_reply(header.xid, state, ErrorCode::MarshallingError)));
+                    return Some(Pending::Reply(error_reply(
+                        header.xid,
+                        state,
+                        ErrorCode::MarshallingError,
+                    )));
                 }
             };
             let txn = Txn {
@@ -334,9 +372,17 @@ async fn classify(state: &Arc<ServerState>, conn: &Arc<Conn>, header: RequestHea
                 }
             }
         }
-        Some(op) if request::read::is_client_read(op) => Some(Pending::Read { header, body, started }),
+        Some(op) if request::read::is_client_read(op) => Some(Pending::Read {
+            header,
+            body,
+            started,
+        }),
         _ => {
-            tracing::warn!("Received packet at server of unknown type {} from {}", header.op, conn.peer);
+            tracing::warn!(
+                "Received packet at server of unknown type {} from {}",
+                header.op,
+                conn.peer
+            );
             let reply = ReplyHeader {
                 xid: header.xid,
                 zxid: -1,
@@ -364,17 +410,30 @@ async fn respond_loop(
 ) {
     while let Some(next) = pending.recv().await {
         let (bytes, last, started) = match next {
-            Pending::Write { xid, opcode, result, started } => match result.await {
+            Pending::Write {
+                xid,
+                opcode,
+                result,
+                started,
+            } => match result.await {
                 Ok(r) => {
                     let close = opcode == OpCode::CloseSession;
                     (request::write::reply(xid, &r), close, Some(started))
                 }
                 Err(e) => {
-                    tracing::warn!("{} failed: {e}; closing connection {}", opcode.label(), conn.peer);
+                    tracing::warn!(
+                        "{} failed: {e}; closing connection {}",
+                        opcode.label(),
+                        conn.peer
+                    );
                     break;
                 }
             },
-            Pending::Read { header, body, started } => {
+            Pending::Read {
+                header,
+                body,
+                started,
+            } => {
                 let (bytes, last) = request::read::answer(&state, &conn, header, &body);
                 (bytes, last, Some(started))
             }
@@ -382,7 +441,9 @@ async fn respond_loop(
             Pending::Last(b) => (b, true, None),
         };
         if let Some(started) = started {
-            state.stats.request_done(started.elapsed().as_micros() as u64);
+            state
+                .stats
+                .request_done(started.elapsed().as_micros() as u64);
         }
         if out.send(Outbound::Frame(bytes)).await.is_err() {
             break;
@@ -428,7 +489,10 @@ async fn write_loop(
         if wr.flush().await.is_err() {
             open = false;
         }
-        state.stats.packets_sent.fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
+        state
+            .stats
+            .packets_sent
+            .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
         if let Some(c) = state.hub.conns().get_mut(&id) {
             c.sent += sent;
         }

@@ -19,7 +19,9 @@ pub const WORDS: &[&str] = &[
     "dirs", "mntr", "isro", "hash", "gtmk", "stmk",
 ];
 
-const DEFAULT_ON: &[&str] = &["ruok", "srvr", "stat", "mntr", "conf", "envi", "isro", "dirs", "wchs", "cons"];
+const DEFAULT_ON: &[&str] = &[
+    "ruok", "srvr", "stat", "mntr", "conf", "envi", "isro", "dirs", "wchs", "cons",
+];
 
 /// The ZooKeeper version Corral answers as, for clients that parse it.
 pub const ZK_VERSION: &str = "3.9.3";
@@ -130,21 +132,45 @@ fn monitor(state: &ServerState) -> String {
         ("zk_avg_latency", format!("{avg:.4}")),
         ("zk_max_latency", format!("{}", max.round() as u64)),
         ("zk_min_latency", format!("{}", min.round() as u64)),
-        ("zk_packets_received", Stats::get(&state.stats.packets_received).to_string()),
-        ("zk_packets_sent", Stats::get(&state.stats.packets_sent).to_string()),
-        ("zk_num_alive_connections", state.hub.conns().len().to_string()),
-        ("zk_outstanding_requests", state.stats.outstanding.load(Ordering::Relaxed).to_string()),
+        (
+            "zk_packets_received",
+            Stats::get(&state.stats.packets_received).to_string(),
+        ),
+        (
+            "zk_packets_sent",
+            Stats::get(&state.stats.packets_sent).to_string(),
+        ),
+        (
+            "zk_num_alive_connections",
+            state.hub.conns().len().to_string(),
+        ),
+        (
+            "zk_outstanding_requests",
+            state.stats.outstanding.load(Ordering::Relaxed).to_string(),
+        ),
         ("zk_znode_count", tree.node_count().to_string()),
         ("zk_watch_count", watch_count.to_string()),
         ("zk_ephemerals_count", tree.ephemeral_count().to_string()),
-        ("zk_approximate_data_size", tree.approximate_data_size().to_string()),
-        ("zk_global_sessions", state.hub.sessions().count().to_string()),
+        (
+            "zk_approximate_data_size",
+            tree.approximate_data_size().to_string(),
+        ),
+        (
+            "zk_global_sessions",
+            state.hub.sessions().count().to_string(),
+        ),
         ("zk_uptime", state.started.elapsed().as_millis().to_string()),
         ("corral_raft_term", raft.term.to_string()),
-        ("corral_raft_last_log_index", raft.last_log_index.to_string()),
+        (
+            "corral_raft_last_log_index",
+            raft.last_log_index.to_string(),
+        ),
         ("corral_raft_applied_index", raft.applied_index.to_string()),
     ];
-    lines.into_iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
+    lines
+        .into_iter()
+        .map(|(k, v)| format!("{k}\t{v}\n"))
+        .collect()
 }
 
 fn configuration(state: &ServerState) -> String {
@@ -164,7 +190,9 @@ fn configuration(state: &ServerState) -> String {
 
 fn environment() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
-    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     format!(
         "Environment:\nzookeeper.version={}\nhost.name={host}\njava.version=none (corral is native)\nos.name={}\nos.arch={}\nuser.dir={cwd}\n",
         version_line(),
@@ -175,14 +203,21 @@ fn environment() -> String {
 
 fn watches(state: &ServerState, by_path: bool) -> String {
     let by_conn = state.hub.watches().by_connection();
-    let sessions: std::collections::HashMap<u64, i64> =
-        state.hub.conns().iter().map(|(id, c)| (*id, c.session)).collect();
+    let sessions: std::collections::HashMap<u64, i64> = state
+        .hub
+        .conns()
+        .iter()
+        .map(|(id, c)| (*id, c.session))
+        .collect();
     let mut out = String::new();
     if by_path {
         let mut paths: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
         for (conn, ps) in by_conn {
             for p in ps {
-                paths.entry(p).or_default().push(sessions.get(&conn).copied().unwrap_or(0));
+                paths
+                    .entry(p)
+                    .or_default()
+                    .push(sessions.get(&conn).copied().unwrap_or(0));
             }
         }
         for (p, ss) in paths {
@@ -205,10 +240,17 @@ fn watches(state: &ServerState, by_path: bool) -> String {
 fn dump(state: &ServerState) -> String {
     let tree = state.tree().read();
     let mut out = String::from("SessionTracker dump:\nSession Sets (");
-    let sessions: Vec<(i64, usize)> = tree.sessions().map(|(id, s)| (id, s.ephemerals.len())).collect();
+    let sessions: Vec<(i64, usize)> = tree
+        .sessions()
+        .map(|(id, s)| (id, s.ephemerals.len()))
+        .collect();
     let _ = writeln!(out, "{})/({}):", sessions.len(), sessions.len());
     out.push_str("ephemeral nodes dump:\n");
-    let _ = writeln!(out, "Sessions with Ephemerals ({}):", sessions.iter().filter(|s| s.1 > 0).count());
+    let _ = writeln!(
+        out,
+        "Sessions with Ephemerals ({}):",
+        sessions.iter().filter(|s| s.1 > 0).count()
+    );
     for (id, s) in tree.sessions() {
         if s.ephemerals.is_empty() {
             continue;

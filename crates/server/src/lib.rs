@@ -75,13 +75,16 @@ impl Server {
             election_max_ms: tick * 4,
             snap_count: config.snap_count.max(1),
         };
-        let consensus = Consensus::start_standalone(config.my_id, tree, hub.clone(), timing).await?;
+        let consensus =
+            Consensus::start_standalone(config.my_id, tree, hub.clone(), timing).await?;
         consensus.wait_leader(Duration::from_secs(30)).await?;
         let addr = std::net::SocketAddr::new(config.client_port_address, config.client_port);
         let socket = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
-        let local_addr = socket.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+        let local_addr = socket
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
         let config_id = config.my_id;
         let state = Arc::new(ServerState {
             config,

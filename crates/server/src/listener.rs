@@ -9,7 +9,11 @@ use tokio::net::TcpListener;
 
 use crate::{connection, ServerState};
 
-pub async fn run(socket: TcpListener, state: Arc<ServerState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    socket: TcpListener,
+    state: Arc<ServerState>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let next_id = AtomicU64::new(1);
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
     loop {

@@ -37,7 +37,9 @@ fn candidates(state: &ServerState) -> Vec<String> {
     let now = now_millis();
     let mut out = Vec::new();
     for path in tree.containers().chain(tree.ttls()) {
-        let Some(node) = tree.node(path) else { continue };
+        let Some(node) = tree.node(path) else {
+            continue;
+        };
         if !node.children.is_empty() {
             continue;
         }

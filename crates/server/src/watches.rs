@@ -208,9 +208,18 @@ impl WatchManager {
     pub fn trigger(&mut self, events: &[Event], zxid: i64) {
         for event in events {
             let (ty, fired) = match event.kind {
-                EventKind::Created => (event_type::NODE_CREATED, self.fire(Table::Data, &event.path, &HashSet::new())),
-                EventKind::DataChanged => (event_type::NODE_DATA_CHANGED, self.fire(Table::Data, &event.path, &HashSet::new())),
-                EventKind::ChildrenChanged => (event_type::NODE_CHILDREN_CHANGED, self.fire(Table::Child, &event.path, &HashSet::new())),
+                EventKind::Created => (
+                    event_type::NODE_CREATED,
+                    self.fire(Table::Data, &event.path, &HashSet::new()),
+                ),
+                EventKind::DataChanged => (
+                    event_type::NODE_DATA_CHANGED,
+                    self.fire(Table::Data, &event.path, &HashSet::new()),
+                ),
+                EventKind::ChildrenChanged => (
+                    event_type::NODE_CHILDREN_CHANGED,
+                    self.fire(Table::Child, &event.path, &HashSet::new()),
+                ),
                 EventKind::Deleted => {
                     let mut fired = self.fire(Table::Data, &event.path, &HashSet::new());
                     let more = self.fire(Table::Child, &event.path, &fired);
@@ -280,7 +289,11 @@ impl WatchManager {
         let paths: HashSet<&String> = self.data.keys().chain(self.child.keys()).collect();
         let total = self.data.values().map(|m| m.len()).sum::<usize>()
             + self.child.values().map(|m| m.len()).sum::<usize>();
-        (self.by_conn.values().filter(|s| !s.is_empty()).count(), paths.len(), total)
+        (
+            self.by_conn.values().filter(|s| !s.is_empty()).count(),
+            paths.len(),
+            total,
+        )
     }
 
     /// Paths watched by each connection, for `wchc`, and by path, for `wchp`.
@@ -331,7 +344,10 @@ mod tests {
     use super::*;
 
     fn ev(path: &str, kind: EventKind) -> Event {
-        Event { path: path.into(), kind }
+        Event {
+            path: path.into(),
+            kind,
+        }
     }
 
     fn collect(rx: &mut mpsc::Receiver<Outbound>) -> usize {
@@ -349,9 +365,21 @@ mod tests {
         w.attach(1, tx);
         w.add_standard(Table::Data, "/a", 1);
         w.add_persistent("/b", 1, false);
-        w.trigger(&[ev("/a", EventKind::DataChanged), ev("/b", EventKind::DataChanged)], 5);
+        w.trigger(
+            &[
+                ev("/a", EventKind::DataChanged),
+                ev("/b", EventKind::DataChanged),
+            ],
+            5,
+        );
         assert_eq!(collect(&mut rx), 2);
-        w.trigger(&[ev("/a", EventKind::DataChanged), ev("/b", EventKind::DataChanged)], 6);
+        w.trigger(
+            &[
+                ev("/a", EventKind::DataChanged),
+                ev("/b", EventKind::DataChanged),
+            ],
+            6,
+        );
         assert_eq!(collect(&mut rx), 1);
         assert!(w.contains("/b", WatcherType::Persistent, 1));
         assert!(!w.contains("/a", WatcherType::Data, 1));
@@ -363,7 +391,13 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(16);
         w.attach(1, tx);
         w.add_persistent("/r", 1, true);
-        w.trigger(&[ev("/r/x/y", EventKind::Created), ev("/r/x", EventKind::ChildrenChanged)], 5);
+        w.trigger(
+            &[
+                ev("/r/x/y", EventKind::Created),
+                ev("/r/x", EventKind::ChildrenChanged),
+            ],
+            5,
+        );
         assert_eq!(collect(&mut rx), 1);
         assert!(w.remove("/r", WatcherType::PersistentRecursive, 1));
         w.trigger(&[ev("/r/x/y", EventKind::Created)], 6);

@@ -21,17 +21,21 @@ pub fn allows(acl: &[Acl], ids: &[Id], perm: i32) -> bool {
         if scheme == "world" && a.id.id == "anyone" {
             return true;
         }
-        ids.iter().filter(|i| i.scheme == scheme).any(|i| match scheme {
-            "ip" => ip_matches(&a.id.id, &i.id),
-            _ => a.id.id == i.id,
-        })
+        ids.iter()
+            .filter(|i| i.scheme == scheme)
+            .any(|i| match scheme {
+                "ip" => ip_matches(&a.id.id, &i.id),
+                _ => a.id.id == i.id,
+            })
     })
 }
 
 /// The digest id of `user:password`: `user:base64(sha1("user:password"))`.
 pub fn digest(user_password: &str) -> String {
     let user = user_password.split(':').next().unwrap_or("");
-    let hash = sha1_smol::Sha1::from(user_password.as_bytes()).digest().bytes();
+    let hash = sha1_smol::Sha1::from(user_password.as_bytes())
+        .digest()
+        .bytes();
     format!(
         "{user}:{}",
         base64::engine::general_purpose::STANDARD.encode(hash)
@@ -96,8 +100,16 @@ fn ip_matches(spec: &str, client: &str) -> bool {
         (IpAddr::V6(n), IpAddr::V6(c)) => (u128::from(n), u128::from(c), 128),
         _ => return false,
     };
-    let full = if width == 128 { !0u128 } else { (1u128 << width) - 1 };
-    let mask = if bits == 0 { 0 } else { (full << (width - bits)) & full };
+    let full = if width == 128 {
+        !0u128
+    } else {
+        (1u128 << width) - 1
+    };
+    let mask = if bits == 0 {
+        0
+    } else {
+        (full << (width - bits)) & full
+    };
     net & mask == client & mask
 }
 
@@ -153,17 +165,37 @@ mod tests {
 
     #[test]
     fn checks_and_fixup() {
-        let acl = vec![Acl { perms: perms::READ, id: id("digest", "u:h") }];
+        let acl = vec![Acl {
+            perms: perms::READ,
+            id: id("digest", "u:h"),
+        }];
         assert!(allows(&acl, &[id("digest", "u:h")], perms::READ));
         assert!(!allows(&acl, &[id("digest", "u:h")], perms::WRITE));
         assert!(!allows(&acl, &[id("digest", "v:h")], perms::READ));
         assert!(allows(&acl, &[id("super", "")], perms::WRITE));
-        let auth = vec![Acl { perms: perms::ALL, id: id("auth", "") }];
+        let auth = vec![Acl {
+            perms: perms::ALL,
+            id: id("auth", ""),
+        }];
         assert!(fixup(&auth, &[id("ip", "1.2.3.4")]).is_none());
         let fixed = fixup(&auth, &[id("ip", "1.2.3.4"), id("digest", "u:h")]);
         assert_eq!(fixed.map(|a| a[0].id.clone()), Some(id("digest", "u:h")));
         assert!(fixup(&[], &[]).is_none());
-        assert!(fixup(&[Acl { perms: 1, id: id("world", "bob") }], &[]).is_none());
-        assert!(fixup(&[Acl { perms: 1, id: id("ip", "300.1.1.1") }], &[]).is_none());
+        assert!(fixup(
+            &[Acl {
+                perms: 1,
+                id: id("world", "bob")
+            }],
+            &[]
+        )
+        .is_none());
+        assert!(fixup(
+            &[Acl {
+                perms: 1,
+                id: id("ip", "300.1.1.1")
+            }],
+            &[]
+        )
+        .is_none());
     }
 }

@@ -16,10 +16,25 @@ use crate::{acl, path};
 type OpOutcome = Result<OpResult, ErrorCode>;
 
 enum Undo {
-    Created { path: String, parent_before: (i32, i64) },
-    Deleted { path: String, node: Node, parent_pzxid: i64 },
-    DataSet { path: String, data: Option<Bytes>, stat: (i64, i64, i32) },
-    AclSet { path: String, acl: Vec<Acl>, aversion: i32 },
+    Created {
+        path: String,
+        parent_before: (i32, i64),
+    },
+    Deleted {
+        path: String,
+        node: Node,
+        parent_pzxid: i64,
+    },
+    DataSet {
+        path: String,
+        data: Option<Bytes>,
+        stat: (i64, i64, i32),
+    },
+    AclSet {
+        path: String,
+        acl: Vec<Acl>,
+        aversion: i32,
+    },
 }
 
 /// The context one transaction runs in.
@@ -167,7 +182,9 @@ impl DataTree {
             return Err(ErrorCode::NodeExists);
         }
         let parent_owner = parent.ephemeral_owner;
-        if parent_owner != 0 && parent_owner != CONTAINER_OWNER && parent_owner & TTL_MASK != TTL_MASK
+        if parent_owner != 0
+            && parent_owner != CONTAINER_OWNER
+            && parent_owner & TTL_MASK != TTL_MASK
         {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
@@ -311,7 +328,13 @@ impl DataTree {
         });
     }
 
-    fn set_data(&mut self, cx: &mut Ctx<'_>, path: &str, data: &Option<Bytes>, version: i32) -> OpOutcome {
+    fn set_data(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        path: &str,
+        data: &Option<Bytes>,
+        version: i32,
+    ) -> OpOutcome {
         path::validate(path, false).map_err(|_| ErrorCode::BadArguments)?;
         let node = self.lookup(path)?;
         self.require(&node.acl, &cx.txn.identity, perms::WRITE)?;
@@ -340,7 +363,13 @@ impl DataTree {
         Ok(OpResult::DataSet { stat })
     }
 
-    fn set_acl(&mut self, cx: &mut Ctx<'_>, path: &str, new_acl: &[Acl], version: i32) -> OpOutcome {
+    fn set_acl(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        path: &str,
+        new_acl: &[Acl],
+        version: i32,
+    ) -> OpOutcome {
         path::validate(path, false).map_err(|_| ErrorCode::BadArguments)?;
         let fixed = acl::fixup(new_acl, &cx.txn.identity).ok_or(ErrorCode::InvalidAcl)?;
         let node = self.lookup(path)?;
@@ -461,7 +490,12 @@ mod tests {
     use super::*;
 
     fn txn(session_id: i64, op: TxnOp) -> Txn {
-        Txn { session_id, time: 1000, identity: vec![], op }
+        Txn {
+            session_id,
+            time: 1000,
+            identity: vec![],
+            op,
+        }
     }
 
     fn create(path: &str, flags: i32) -> TxnOp {
@@ -477,7 +511,10 @@ mod tests {
 
     fn tree_with_session() -> DataTree {
         let mut t = DataTree::new(true);
-        let open = TxnOp::CreateSession { timeout: 30000, passwd: Bytes::new() };
+        let open = TxnOp::CreateSession {
+            timeout: 30000,
+            passwd: Bytes::new(),
+        };
         t.apply(1, &txn(7, open));
         t
     }
@@ -487,9 +524,13 @@ mod tests {
         let mut t = tree_with_session();
         t.apply(2, &txn(7, create("/q", 0)));
         let (r, _) = t.apply(3, &txn(7, create("/q/n-", 2)));
-        assert!(matches!(r.result, OpResult::CreatedPlain { ref path } if path == "/q/n-0000000000"));
+        assert!(
+            matches!(r.result, OpResult::CreatedPlain { ref path } if path == "/q/n-0000000000")
+        );
         let (r, _) = t.apply(4, &txn(7, create("/q/n-", 2)));
-        assert!(matches!(r.result, OpResult::CreatedPlain { ref path } if path == "/q/n-0000000001"));
+        assert!(
+            matches!(r.result, OpResult::CreatedPlain { ref path } if path == "/q/n-0000000001")
+        );
         assert_eq!(t.node("/q").map(|n| (n.cversion, n.pzxid)), Some((2, 4)));
     }
 
@@ -497,7 +538,14 @@ mod tests {
     fn failed_multi_changes_nothing() {
         let mut t = tree_with_session();
         let before = t.nodes.clone();
-        let ops = vec![create("/a", 0), create("/a/b", 0), TxnOp::Delete { path: "/zz".into(), version: -1 }];
+        let ops = vec![
+            create("/a", 0),
+            create("/a/b", 0),
+            TxnOp::Delete {
+                path: "/zz".into(),
+                version: -1,
+            },
+        ];
         let (r, events) = t.apply(2, &txn(7, TxnOp::Multi(ops)));
         assert_eq!(r.err(), ErrorCode::NoNode);
         assert_eq!(
@@ -520,7 +568,13 @@ mod tests {
         assert_eq!(r.err(), ErrorCode::NoChildrenForEphemerals);
         let (_, events) = t.apply(4, &txn(7, TxnOp::CloseSession));
         assert!(t.node("/e").is_none());
-        assert_eq!(events[0], Event { path: "/e".into(), kind: EventKind::Deleted });
+        assert_eq!(
+            events[0],
+            Event {
+                path: "/e".into(),
+                kind: EventKind::Deleted
+            }
+        );
         let (r, _) = t.apply(5, &txn(7, create("/f", 0)));
         assert_eq!(r.err(), ErrorCode::SessionExpired);
     }
@@ -529,13 +583,30 @@ mod tests {
     fn versions_and_acls_are_checked() {
         let mut t = tree_with_session();
         t.apply(2, &txn(7, create("/v", 0)));
-        let set = |v| TxnOp::SetData { path: "/v".into(), data: None, version: v };
+        let set = |v| TxnOp::SetData {
+            path: "/v".into(),
+            data: None,
+            version: v,
+        };
         assert_eq!(t.apply(3, &txn(7, set(5))).0.err(), ErrorCode::BadVersion);
         assert_eq!(t.apply(4, &txn(7, set(0))).0.err(), ErrorCode::Ok);
-        let locked = vec![Acl { perms: perms::READ, id: Id { scheme: "world".into(), id: "anyone".into() } }];
-        let set_acl = TxnOp::SetAcl { path: "/v".into(), acl: locked, version: -1 };
+        let locked = vec![Acl {
+            perms: perms::READ,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        }];
+        let set_acl = TxnOp::SetAcl {
+            path: "/v".into(),
+            acl: locked,
+            version: -1,
+        };
         assert_eq!(t.apply(5, &txn(7, set_acl)).0.err(), ErrorCode::Ok);
         assert_eq!(t.apply(6, &txn(7, set(-1))).0.err(), ErrorCode::NoAuth);
-        assert_eq!(t.node("/v").map(|n| (n.version, n.aversion, n.mzxid)), Some((1, 1, 4)));
+        assert_eq!(
+            t.node("/v").map(|n| (n.version, n.aversion, n.mzxid)),
+            Some((1, 1, 4))
+        );
     }
 }

@@ -118,8 +118,19 @@ mod tests {
     #[test]
     fn round_trip_keeps_everything() {
         let mut t = DataTree::new(true);
-        let txn = |op| Txn { session_id: 9, time: 5, identity: vec![], op };
-        t.apply(1, &txn(TxnOp::CreateSession { timeout: 4000, passwd: Bytes::from_static(b"pw") }));
+        let txn = |op| Txn {
+            session_id: 9,
+            time: 5,
+            identity: vec![],
+            op,
+        };
+        t.apply(
+            1,
+            &txn(TxnOp::CreateSession {
+                timeout: 4000,
+                passwd: Bytes::from_static(b"pw"),
+            }),
+        );
         for (i, (p, flags)) in [("/a", 0), ("/a/b", 1), ("/c", 4)].into_iter().enumerate() {
             let op = CreateOp {
                 opcode: if flags == 4 { 19 } else { 1 },
@@ -133,9 +144,17 @@ mod tests {
         }
         let bytes = t.encode_snapshot();
         let back = DataTree::decode_snapshot(&bytes).map_err(|e| e.to_string());
-        let back = back.as_ref().map(|b| (b.nodes.clone(), b.sessions.clone(), b.containers.clone()));
-        assert_eq!(back, Ok((t.nodes.clone(), t.sessions.clone(), t.containers.clone())));
+        let back = back
+            .as_ref()
+            .map(|b| (b.nodes.clone(), b.sessions.clone(), b.containers.clone()));
+        assert_eq!(
+            back,
+            Ok((t.nodes.clone(), t.sessions.clone(), t.containers.clone()))
+        );
         assert!(DataTree::decode_snapshot(&bytes[..bytes.len() - 3]).is_err());
-        assert!(matches!(DataTree::decode_snapshot(b"garbage!garbage!"), Err(SnapshotError::BadMagic)));
+        assert!(matches!(
+            DataTree::decode_snapshot(b"garbage!garbage!"),
+            Err(SnapshotError::BadMagic)
+        ));
     }
 }

@@ -21,16 +21,35 @@ pub struct Txn {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxnOp {
-    CreateSession { timeout: i32, passwd: Bytes },
+    CreateSession {
+        timeout: i32,
+        passwd: Bytes,
+    },
     CloseSession,
     Create(CreateOp),
-    Delete { path: String, version: i32 },
-    SetData { path: String, data: Option<Bytes>, version: i32 },
-    SetAcl { path: String, acl: Vec<Acl>, version: i32 },
-    Check { path: String, version: i32 },
+    Delete {
+        path: String,
+        version: i32,
+    },
+    SetData {
+        path: String,
+        data: Option<Bytes>,
+        version: i32,
+    },
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        version: i32,
+    },
+    Check {
+        path: String,
+        version: i32,
+    },
     Multi(Vec<TxnOp>),
     /// Removes an empty container or an expired TTL node (deleteContainer, 20).
-    Reap { path: String },
+    Reap {
+        path: String,
+    },
     /// A request refused before it could change anything. It is logged all the same,
     /// as ZooKeeper logs an ErrorTxn, so it takes a zxid like any write.
     Fail(ErrorCode),
@@ -87,7 +106,10 @@ impl CreateMode {
     }
 
     pub fn is_ephemeral(self) -> bool {
-        matches!(self, CreateMode::Ephemeral | CreateMode::EphemeralSequential)
+        matches!(
+            self,
+            CreateMode::Ephemeral | CreateMode::EphemeralSequential
+        )
     }
 
     pub fn is_ttl(self) -> bool {
@@ -113,12 +135,21 @@ pub const MAX_TTL: i64 = 0x00FF_FFFF_FFFF;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpResult {
     /// create2, createContainer and createTTL answer with the Stat.
-    Created { path: String, stat: Stat },
+    Created {
+        path: String,
+        stat: Stat,
+    },
     /// A plain create (opcode 1) answers with the path only.
-    CreatedPlain { path: String },
+    CreatedPlain {
+        path: String,
+    },
     Deleted,
-    DataSet { stat: Stat },
-    AclSet { stat: Stat },
+    DataSet {
+        stat: Stat,
+    },
+    AclSet {
+        stat: Stat,
+    },
     Checked,
     SessionCreated,
     SessionClosed,

@@ -1,6 +1,5 @@
 //! addauth (the auth packet) and whoAmI.
 
-
 use corral_jute::records::{AuthPacket, ClientInfo, Id, ReplyHeader, WhoAmIResponse};
 use corral_jute::{ErrorCode, Jute};
 use corral_tree::acl;
@@ -44,7 +43,10 @@ pub fn handle(state: &ServerState, conn: &Conn, xid: i32, body: &[u8]) -> Pendin
         }
         "ip" => Pending::Reply(reply(ErrorCode::Ok)),
         other => {
-            tracing::warn!("Authentication failed for {}: no provider for scheme {other:?}", conn.peer);
+            tracing::warn!(
+                "Authentication failed for {}: no provider for scheme {other:?}",
+                conn.peer
+            );
             Pending::Last(reply(ErrorCode::AuthFailed))
         }
     }
@@ -67,4 +69,3 @@ pub fn who_am_i(conn: &Conn) -> Answer {
         .collect();
     boxed(WhoAmIResponse { client_info })
 }
-

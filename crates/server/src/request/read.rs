@@ -6,8 +6,8 @@ use bytes::{Bytes, BytesMut};
 use corral_jute::multi::{self, MultiOp};
 use corral_jute::records::{
     perms, Acl, GetAclResponse, GetAllChildrenNumberResponse, GetChildren2Response,
-    GetChildrenResponse, GetDataResponse, GetEphemeralsResponse, Id, PathRequest,
-    PathWatchRequest, ReplyHeader, RequestHeader, StatResponse,
+    GetChildrenResponse, GetDataResponse, GetEphemeralsResponse, Id, PathRequest, PathWatchRequest,
+    ReplyHeader, RequestHeader, StatResponse,
 };
 use corral_jute::{xid, ErrorCode, Jute, JuteError, OpCode, Reader};
 use corral_tree::{acl, DataTree, Node};
@@ -43,7 +43,12 @@ pub fn is_client_read(op: OpCode) -> bool {
 type Answer = Result<Option<Box<dyn JuteDyn>>, ErrorCode>;
 
 /// Answers one read. The flag says whether to close the connection after it.
-pub fn answer(state: &ServerState, conn: &Conn, header: RequestHeader, body: &[u8]) -> (Bytes, bool) {
+pub fn answer(
+    state: &ServerState,
+    conn: &Conn,
+    header: RequestHeader,
+    body: &[u8],
+) -> (Bytes, bool) {
     let Some(op) = OpCode::from_i32(header.op) else {
         return (reply(header.xid, -1, Err(ErrorCode::Unimplemented)), true);
     };
@@ -60,7 +65,11 @@ pub fn answer(state: &ServerState, conn: &Conn, header: RequestHeader, body: &[u
             Err(ErrorCode::MarshallingError)
         }
     };
-    let xid = if op == OpCode::Ping { xid::PING } else { header.xid };
+    let xid = if op == OpCode::Ping {
+        xid::PING
+    } else {
+        header.xid
+    };
     (reply(xid, zxid, result), false)
 }
 
@@ -77,13 +86,22 @@ fn reply(xid: i32, zxid: i64, result: Answer) -> Bytes {
     }
 }
 
-fn dispatch(state: &ServerState, conn: &Conn, tree: &DataTree, op: OpCode, body: &[u8]) -> Result<Answer, JuteError> {
+fn dispatch(
+    state: &ServerState,
+    conn: &Conn,
+    tree: &DataTree,
+    op: OpCode,
+    body: &[u8],
+) -> Result<Answer, JuteError> {
     Ok(match op {
         OpCode::Ping => Ok(None),
         OpCode::Exists => {
             let r = PathWatchRequest::from_bytes(body)?;
             if r.watch {
-                state.hub.watches().add_standard(Table::Data, &r.path, conn.id);
+                state
+                    .hub
+                    .watches()
+                    .add_standard(Table::Data, &r.path, conn.id);
             }
             match tree.node(&r.path) {
                 Some(n) => boxed(StatResponse { stat: n.stat() }),
@@ -122,7 +140,9 @@ fn dispatch(state: &ServerState, conn: &Conn, tree: &DataTree, op: OpCode, body:
             let r = PathRequest::from_bytes(body)?;
             match tree.node(&r.path) {
                 None => Err(ErrorCode::NoNode),
-                Some(n) if !acl::allows(&n.acl, &conn.identity(), perms::READ) => Err(ErrorCode::NoAuth),
+                Some(n) if !acl::allows(&n.acl, &conn.identity(), perms::READ) => {
+                    Err(ErrorCode::NoAuth)
+                }
                 Some(_) => boxed(GetAllChildrenNumberResponse {
                     total_number: tree.descendant_count(&r.path) as i32,
                 }),
@@ -130,9 +150,11 @@ fn dispatch(state: &ServerState, conn: &Conn, tree: &DataTree, op: OpCode, body:
         }
         OpCode::MultiRead => boxed(multi_read(state, conn, tree, body)?),
         OpCode::WhoAmI => super::auth::who_am_i(conn),
-        OpCode::AddWatch | OpCode::CheckWatches | OpCode::RemoveWatches | OpCode::SetWatches | OpCode::SetWatches2 => {
-            super::watches::handle(state, conn, tree, op, body)?
-        }
+        OpCode::AddWatch
+        | OpCode::CheckWatches
+        | OpCode::RemoveWatches
+        | OpCode::SetWatches
+        | OpCode::SetWatches2 => super::watches::handle(state, conn, tree, op, body)?,
         _ => Err(ErrorCode::Unimplemented),
     })
 }
@@ -149,10 +171,18 @@ fn readable<'a>(tree: &'a DataTree, conn: &Conn, path: &str) -> Result<&'a Node,
     Ok(node)
 }
 
-fn get_data(state: &ServerState, conn: &Conn, tree: &DataTree, r: &PathWatchRequest) -> Result<GetDataResponse, ErrorCode> {
+fn get_data(
+    state: &ServerState,
+    conn: &Conn,
+    tree: &DataTree,
+    r: &PathWatchRequest,
+) -> Result<GetDataResponse, ErrorCode> {
     let node = readable(tree, conn, &r.path)?;
     if r.watch {
-        state.hub.watches().add_standard(Table::Data, &r.path, conn.id);
+        state
+            .hub
+            .watches()
+            .add_standard(Table::Data, &r.path, conn.id);
     }
     Ok(GetDataResponse {
         data: node.data.clone(),
@@ -168,7 +198,10 @@ fn children(
 ) -> Result<(Vec<String>, corral_jute::records::Stat), ErrorCode> {
     let node = readable(tree, conn, &r.path)?;
     if r.watch {
-        state.hub.watches().add_standard(Table::Child, &r.path, conn.id);
+        state
+            .hub
+            .watches()
+            .add_standard(Table::Child, &r.path, conn.id);
     }
     Ok((node.children.iter().cloned().collect(), node.stat()))
 }
@@ -185,7 +218,10 @@ fn get_acl(conn: &Conn, tree: &DataTree, path: &str) -> Answer {
     } else {
         node.acl.iter().map(mask_digest).collect()
     };
-    boxed(GetAclResponse { acl, stat: node.stat() })
+    boxed(GetAclResponse {
+        acl,
+        stat: node.stat(),
+    })
 }
 
 fn mask_digest(a: &Acl) -> Acl {
@@ -203,14 +239,25 @@ fn mask_digest(a: &Acl) -> Acl {
 }
 
 /// multiRead: each operation answers on its own; one failing does not stop the rest.
-fn multi_read(state: &ServerState, conn: &Conn, tree: &DataTree, body: &[u8]) -> Result<RawBody, JuteError> {
+fn multi_read(
+    state: &ServerState,
+    conn: &Conn,
+    tree: &DataTree,
+    body: &[u8],
+) -> Result<RawBody, JuteError> {
     let ops = multi::read_ops(&mut Reader::new(body))?;
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         let result = match op {
-            MultiOp::GetData(r) => get_data(state, conn, tree, &r).map(|d| (OpCode::GetData, d.to_bytes())),
-            MultiOp::GetChildren(r) => children(state, conn, tree, &r)
-                .map(|(children, _)| (OpCode::GetChildren, GetChildrenResponse { children }.to_bytes())),
+            MultiOp::GetData(r) => {
+                get_data(state, conn, tree, &r).map(|d| (OpCode::GetData, d.to_bytes()))
+            }
+            MultiOp::GetChildren(r) => children(state, conn, tree, &r).map(|(children, _)| {
+                (
+                    OpCode::GetChildren,
+                    GetChildrenResponse { children }.to_bytes(),
+                )
+            }),
             _ => Err(ErrorCode::BadArguments),
         };
         results.push(match result {

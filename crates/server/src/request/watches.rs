@@ -1,7 +1,9 @@
 //! addWatch, checkWatches, removeWatches, and setWatches(2) on reconnect.
 
-use corral_jute::records::{AddWatchRequest, ErrorResponse, SetWatches, SetWatches2, WatchesRequest};
 use corral_jute::records::event_type;
+use corral_jute::records::{
+    AddWatchRequest, ErrorResponse, SetWatches, SetWatches2, WatchesRequest,
+};
 use corral_jute::{ErrorCode, Jute, JuteError, OpCode};
 use corral_tree::DataTree;
 
@@ -12,14 +14,23 @@ use crate::ServerState;
 
 type Answer = Result<Option<Box<dyn JuteDyn>>, ErrorCode>;
 
-pub fn handle(state: &ServerState, conn: &Conn, tree: &DataTree, op: OpCode, body: &[u8]) -> Result<Answer, JuteError> {
+pub fn handle(
+    state: &ServerState,
+    conn: &Conn,
+    tree: &DataTree,
+    op: OpCode,
+    body: &[u8],
+) -> Result<Answer, JuteError> {
     Ok(match op {
         OpCode::AddWatch => {
             let r = AddWatchRequest::from_bytes(body)?;
             if !(0..=1).contains(&r.mode) {
                 return Ok(Err(ErrorCode::BadArguments));
             }
-            state.hub.watches().add_persistent(&r.path, conn.id, r.mode == 1);
+            state
+                .hub
+                .watches()
+                .add_persistent(&r.path, conn.id, r.mode == 1);
             // ZooKeeper answers addWatch with an ErrorResponse of 0.
             boxed(ErrorResponse { err: 0 })
         }

@@ -133,12 +133,16 @@ pub fn reply(xid: i32, r: &TxnResult) -> Bytes {
             multi::write_results(&encoded, &mut body);
             // A failed multi still answers OK in the header; the results say which
             // operation failed, as ZooKeeper's FinalRequestProcessor does.
-            frame(&header(ErrorCode::Ok), Some(&RawBody(body.freeze()) as &dyn JuteDyn))
+            frame(
+                &header(ErrorCode::Ok),
+                Some(&RawBody(body.freeze()) as &dyn JuteDyn),
+            )
         }
         (OpResult::Error(e), _) => frame(&header(*e), None),
-        (OpResult::CreatedPlain { path }, _) => {
-            frame(&header(ErrorCode::Ok), Some(&CreateResponse { path: path.clone() }))
-        }
+        (OpResult::CreatedPlain { path }, _) => frame(
+            &header(ErrorCode::Ok),
+            Some(&CreateResponse { path: path.clone() }),
+        ),
         (OpResult::Created { path, stat }, _) => frame(
             &header(ErrorCode::Ok),
             Some(&Create2Response {
@@ -146,9 +150,10 @@ pub fn reply(xid: i32, r: &TxnResult) -> Bytes {
                 stat: stat.clone(),
             }),
         ),
-        (OpResult::DataSet { stat } | OpResult::AclSet { stat }, _) => {
-            frame(&header(ErrorCode::Ok), Some(&StatResponse { stat: stat.clone() }))
-        }
+        (OpResult::DataSet { stat } | OpResult::AclSet { stat }, _) => frame(
+            &header(ErrorCode::Ok),
+            Some(&StatResponse { stat: stat.clone() }),
+        ),
         _ => frame(&header(ErrorCode::Ok), None),
     }
 }

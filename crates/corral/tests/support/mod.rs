@@ -1,0 +1,162 @@
+//! Test fixtures: a real `corral` server process on a loopback port, and a TCP proxy
+//! in front of it that a test can cut, to drop a client's connection the way a
+//! network does.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+pub fn four(port: u16, word: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(word.as_bytes()).ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// A `corral server` child process with its own data directory.
+pub struct ServerProcess {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts a server whose zoo.cfg has the usual keys plus `extra` lines.
+    pub fn start(extra: &str) -> ServerProcess {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("corral-test-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let cfg = dir.join("zoo.cfg");
+        let text = format!(
+            "clientPort={port}\nclientPortAddress=127.0.0.1\ndataDir={}\ntickTime=200\n4lw.commands.whitelist=*\n{extra}\n",
+            dir.join("data").display()
+        );
+        std::fs::write(&cfg, text).expect("write zoo.cfg");
+        let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_corral"))
+            .args(["server", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn corral");
+        let server = ServerProcess { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while four(port, "ruok").as_deref() != Some("imok") {
+            assert!(
+                Instant::now() < deadline,
+                "server did not answer ruok: {}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Forwards 127.0.0.1:port to a server. `cut` drops every open connection;
+/// `refuse` makes new ones close at once, so a client cannot get back in.
+pub struct Proxy {
+    pub port: u16,
+    cut: watch::Sender<u64>,
+    refuse: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(target: u16) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let port = listener.local_addr().expect("proxy addr").port();
+        let (cut, cut_rx) = watch::channel(0u64);
+        let refuse = Arc::new(AtomicBool::new(false));
+        let refusing = refuse.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if refusing.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let mut cut_rx = cut_rx.clone();
+                // Only cuts after this connection opened concern it.
+                cut_rx.borrow_and_update();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut_rx.changed() => {}
+                    }
+                });
+            }
+        });
+        Proxy {
+            port,
+            cut,
+            refuse,
+            task,
+        }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn cut(&self) {
+        self.cut.send_modify(|g| *g += 1);
+    }
+
+    pub fn refuse(&self, on: bool) {
+        self.refuse.store(on, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits for a future with a generous bound, so a hang fails the test instead of CI.
+pub async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(30), f).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
