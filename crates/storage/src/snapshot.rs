@@ -1,0 +1,195 @@
+//! Snapshot files: `snapshot-<last index>.snap` in the snapshot directory.
+//!
+//! Layout: magic, format version, last index, the consensus metadata (opaque bytes),
+//! the LZ4-compressed tree, then a CRC32C of everything before it and a closing
+//! magic. Written to a temporary name, fsynced, renamed, directory fsynced: a crash
+//! leaves the old set of snapshots or the new one, never a half file under a real name.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::{sync_dir, StorageError};
+
+const MAGIC: &[u8; 8] = b"CRLSNAP1";
+const END: &[u8; 8] = b"CRLSNEND";
+const VERSION: u32 = 1;
+
+/// A snapshot read back from disk.
+#[derive(Debug)]
+pub struct SnapshotFile {
+    pub index: u64,
+    pub meta: Vec<u8>,
+    pub tree: Vec<u8>,
+}
+
+fn name(index: u64) -> String {
+    format!("snapshot-{index:020}.snap")
+}
+
+/// Writes a snapshot and returns its path and size on disk.
+pub fn write(
+    dir: &Path,
+    index: u64,
+    meta: &[u8],
+    tree: &[u8],
+) -> Result<(PathBuf, u64), StorageError> {
+    std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
+    let mut buf = Vec::with_capacity(tree.len() / 2 + meta.len() + 64);
+    buf.extend_from_slice(MAGIC);
+    buf.extend_from_slice(&VERSION.to_be_bytes());
+    buf.extend_from_slice(&index.to_be_bytes());
+    buf.extend_from_slice(&(meta.len() as u32).to_be_bytes());
+    buf.extend_from_slice(meta);
+    buf.extend_from_slice(&(tree.len() as u64).to_be_bytes());
+    let mut enc = lz4_flex::frame::FrameEncoder::new(buf);
+    enc.write_all(tree).map_err(|e| StorageError::io(dir, e))?;
+    let mut buf = enc
+        .finish()
+        .map_err(|e| StorageError::io(dir, std::io::Error::other(e)))?;
+    let crc = crc32c::crc32c(&buf);
+    buf.extend_from_slice(&crc.to_be_bytes());
+    buf.extend_from_slice(END);
+
+    let path = dir.join(name(index));
+    let tmp = dir.join(format!("{}.tmp", name(index)));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| StorageError::io(&tmp, e))?;
+    f.write_all(&buf)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| StorageError::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| StorageError::io(&path, e))?;
+    sync_dir(dir)?;
+    Ok((path, buf.len() as u64))
+}
+
+/// Reads and verifies a snapshot file.
+pub fn read(path: &Path) -> Result<SnapshotFile, StorageError> {
+    let buf = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
+    let corrupt = |offset: usize, reason: &str| StorageError::Corrupt {
+        file: path.to_path_buf(),
+        offset: offset as u64,
+        reason: reason.to_string(),
+    };
+    let fixed = MAGIC.len() + 4 + 8 + 4;
+    if buf.len() < fixed + 8 + 4 + END.len() || &buf[..MAGIC.len()] != MAGIC {
+        return Err(corrupt(0, "not a Corral snapshot (bad magic or too short)"));
+    }
+    let body_end = buf.len() - END.len() - 4;
+    if &buf[buf.len() - END.len()..] != END {
+        return Err(corrupt(
+            buf.len() - END.len(),
+            "snapshot is truncated (no end marker)",
+        ));
+    }
+    let stored = u32::from_be_bytes([
+        buf[body_end],
+        buf[body_end + 1],
+        buf[body_end + 2],
+        buf[body_end + 3],
+    ]);
+    if crc32c::crc32c(&buf[..body_end]) != stored {
+        return Err(corrupt(body_end, "snapshot checksum mismatch"));
+    }
+    let be32 = |at: usize| u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+    let be64 = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&buf[at..at + 8]);
+        u64::from_be_bytes(b)
+    };
+    if be32(MAGIC.len()) != VERSION {
+        return Err(corrupt(MAGIC.len(), "unknown snapshot format version"));
+    }
+    let index = be64(MAGIC.len() + 4);
+    let meta_len = be32(MAGIC.len() + 12) as usize;
+    let meta_end = fixed + meta_len;
+    if meta_end + 8 > body_end {
+        return Err(corrupt(fixed, "metadata runs past the end"));
+    }
+    let meta = buf[fixed..meta_end].to_vec();
+    let tree_len = be64(meta_end) as usize;
+    let mut tree = Vec::with_capacity(tree_len.min(1 << 30));
+    lz4_flex::frame::FrameDecoder::new(&buf[meta_end + 8..body_end])
+        .read_to_end(&mut tree)
+        .map_err(|e| corrupt(meta_end + 8, &format!("cannot decompress the tree: {e}")))?;
+    if tree.len() != tree_len {
+        return Err(corrupt(meta_end + 8, "tree length does not match"));
+    }
+    Ok(SnapshotFile { index, meta, tree })
+}
+
+/// Snapshot files in `dir`, newest first.
+pub fn list(dir: &Path) -> Vec<(u64, PathBuf)> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(u64, PathBuf)> = read
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let index = name
+                .strip_prefix("snapshot-")?
+                .strip_suffix(".snap")?
+                .parse()
+                .ok()?;
+            Some((index, e.path()))
+        })
+        .collect();
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out
+}
+
+/// Keeps the newest `keep` snapshots and deletes the rest (and stray temporaries).
+/// Returns the index of the oldest snapshot kept.
+pub fn retain(dir: &Path, keep: usize) -> Result<Option<u64>, StorageError> {
+    let all = list(dir);
+    for (_, path) in all.iter().skip(keep.max(1)) {
+        std::fs::remove_file(path).map_err(|e| StorageError::io(path, e))?;
+    }
+    if let Ok(read) = std::fs::read_dir(dir) {
+        for e in read.filter_map(|e| e.ok()) {
+            if e.file_name().to_string_lossy().ends_with(".snap.tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(all.iter().take(keep.max(1)).last().map(|(i, _)| *i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_read_damage_retain() -> Result<(), StorageError> {
+        let dir = std::env::temp_dir().join(format!("corral-snap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let tree: Vec<u8> = (0..10_000u32)
+            .flat_map(|i| (i % 251).to_be_bytes())
+            .collect();
+        for index in [10, 20, 30, 40] {
+            write(&dir, index, b"meta", &tree)?;
+        }
+        let newest = &list(&dir)[0];
+        assert_eq!(newest.0, 40);
+        let back = read(&newest.1)?;
+        assert_eq!(
+            (back.index, back.meta.as_slice(), back.tree == tree),
+            (40, &b"meta"[..], true)
+        );
+
+        let mut bytes = std::fs::read(&newest.1).map_err(|e| StorageError::io(&newest.1, e))?;
+        bytes[40] ^= 0xff;
+        std::fs::write(&newest.1, &bytes).map_err(|e| StorageError::io(&newest.1, e))?;
+        assert!(matches!(read(&newest.1), Err(StorageError::Corrupt { .. })));
+        std::fs::write(&newest.1, &bytes[..bytes.len() - 1])
+            .map_err(|e| StorageError::io(&newest.1, e))?;
+        assert!(matches!(read(&newest.1), Err(StorageError::Corrupt { .. })));
+
+        assert_eq!(retain(&dir, 3)?, Some(20));
+        assert_eq!(
+            list(&dir).iter().map(|s| s.0).collect::<Vec<_>>(),
+            vec![40, 30, 20]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+}
