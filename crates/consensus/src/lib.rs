@@ -9,6 +9,7 @@
 
 pub mod log_store;
 pub mod network;
+mod recovery;
 pub mod state_machine;
 pub mod types;
 
@@ -49,6 +50,8 @@ impl SharedTree {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsensusError {
+    #[error("storage: {0}")]
+    Storage(String),
     #[error("raft failed to start: {0}")]
     Start(String),
     #[error("this server is not the leader (leader: {leader:?})")]
@@ -67,6 +70,16 @@ pub struct Timing {
     pub snap_count: u64,
 }
 
+/// Where a node keeps its data.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub snapshots: std::path::PathBuf,
+    pub log: std::path::PathBuf,
+    pub snap_retain: usize,
+    pub autopurge: bool,
+    pub extended_types: bool,
+}
+
 /// A running Raft node holding the tree.
 #[derive(Clone)]
 pub struct Consensus {
@@ -80,10 +93,13 @@ impl Consensus {
     /// Starts a standalone node: a cluster of one voter that elects itself.
     pub async fn start_standalone(
         id: u64,
-        tree: SharedTree,
+        paths: &Paths,
         observer: Arc<dyn ApplyObserver>,
         timing: Timing,
     ) -> Result<Consensus, ConsensusError> {
+        let recovered = recovery::recover(&paths.snapshots, &paths.log, paths.extended_types)?;
+        let tree = SharedTree::new(recovered.tree);
+        observer.reset(&tree.read());
         let config = Config {
             cluster_name: "corral".into(),
             heartbeat_interval: timing.heartbeat_ms,
@@ -96,8 +112,24 @@ impl Consensus {
         .validate()
         .map_err(|e| ConsensusError::Start(e.to_string()))?;
         let (applied_tx, applied) = tokio::sync::watch::channel(0);
-        let sm = state_machine::TreeStateMachine::new(tree.clone(), observer, applied_tx);
-        let log = log_store::MemLogStore::default();
+        let store = state_machine::SnapshotStore {
+            dir: paths.snapshots.clone(),
+            retain: paths.snap_retain,
+            autopurge: paths.autopurge,
+            log: recovered.log.clone(),
+        };
+        if paths.autopurge {
+            store.purge();
+        }
+        let recovered_state = (recovered.applied, recovered.membership);
+        let sm = state_machine::TreeStateMachine::new(
+            tree.clone(),
+            observer,
+            applied_tx,
+            recovered_state,
+            store,
+        );
+        let log = recovered.log;
         let raft = Raft::new(id, Arc::new(config), network::NoPeers, log, sm)
             .await
             .map_err(|e| ConsensusError::Start(e.to_string()))?;
@@ -178,6 +210,27 @@ impl Consensus {
                 Err(_) => Err(ConsensusError::Unavailable("raft stopped".into())),
             }
         })
+    }
+
+    /// Waits until the tree has applied everything in the log at start-up, so a
+    /// client that saw a zxid before a restart finds it again.
+    pub async fn wait_caught_up(&self, timeout: std::time::Duration) -> Result<(), ConsensusError> {
+        let target = self.metrics().last_log_index;
+        let mut applied = self.applied.clone();
+        tokio::time::timeout(timeout, applied.wait_for(|a| *a >= target))
+            .await
+            .map_err(|_| ConsensusError::Unavailable("timed out replaying the log".into()))?
+            .map_err(|_| ConsensusError::Unavailable("raft stopped".into()))?;
+        Ok(())
+    }
+
+    /// Asks for a snapshot now (`csnp`).
+    pub async fn snapshot_now(&self) -> Result<(), ConsensusError> {
+        self.raft
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(|e| ConsensusError::Unavailable(e.to_string()))
     }
 
     /// The last log index applied to the tree here.

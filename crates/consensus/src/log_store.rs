@@ -1,63 +1,177 @@
-//! The Raft log, held in memory. Durable segments replace it with the storage issue;
-//! the trait surface stays the same.
+//! The Raft log on disk: openraft's `RaftLogStorage` over `corral-storage`'s segment
+//! log. Entries since the last purge are also kept in memory for replication and
+//! apply; the vote and the purge point live in a small atomically replaced file.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::io;
 use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use corral_storage::flusher::{Flusher, SyncObserver};
+use corral_storage::wal::Wal;
+use corral_storage::{state_file, StorageError};
 use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::{LogState, RaftLogReader};
+use serde::{Deserialize, Serialize};
 
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
-#[derive(Debug, Default)]
-struct Inner {
-    last_purged: Option<LogId>,
-    log: BTreeMap<u64, Entry>,
-    committed: Option<LogId>,
+/// What must survive a restart besides the entries.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct RaftState {
     vote: Option<Vote>,
+    last_purged: Option<LogId>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct MemLogStore {
+struct Inner {
+    wal: Wal,
+    cache: BTreeMap<u64, Entry>,
+    state: RaftState,
+    state_path: PathBuf,
+    committed: Option<LogId>,
+}
+
+#[derive(Clone)]
+pub struct DiskLogStore {
     inner: Arc<Mutex<Inner>>,
 }
 
-impl MemLogStore {
+/// Everything the log held when it was opened, for recovery to replay.
+pub struct Opened {
+    pub store: DiskLogStore,
+    /// Every entry on disk, including ones before the purge point that an older
+    /// snapshot may still need.
+    pub entries: BTreeMap<u64, Entry>,
+    pub committed: Option<LogId>,
+    pub last_purged: Option<LogId>,
+    pub warnings: Vec<String>,
+}
+
+pub fn encode_entry(e: &Entry) -> Result<Vec<u8>, io::Error> {
+    postcard::to_stdvec(e).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
+}
+
+pub fn decode_entry(bytes: &[u8]) -> Result<Entry, io::Error> {
+    postcard::from_bytes(bytes).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
+}
+
+fn to_io(e: StorageError) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl DiskLogStore {
+    /// Opens the log in `dir`. `covered_upto` is the newest valid snapshot's index:
+    /// damage in segments wholly below it is skipped rather than fatal.
+    pub fn open(
+        dir: &Path,
+        covered_upto: u64,
+        fsync_observer: Option<SyncObserver>,
+    ) -> Result<Opened, StorageError> {
+        let flusher = Flusher::start(fsync_observer);
+        let (wal, recovered) = Wal::open(dir, covered_upto, flusher)?;
+        let state_path = dir.join("raft-state");
+        let state: RaftState = match state_file::read(&state_path)? {
+            Some(bytes) => postcard::from_bytes(&bytes).map_err(|e| StorageError::Corrupt {
+                file: state_path.clone(),
+                offset: 0,
+                reason: format!("cannot decode raft state: {e}"),
+            })?,
+            None => RaftState::default(),
+        };
+        let mut entries = BTreeMap::new();
+        for (index, bytes) in &recovered.entries {
+            let entry = decode_entry(bytes).map_err(|e| StorageError::Corrupt {
+                file: dir.to_path_buf(),
+                offset: 0,
+                reason: format!("entry {index} does not decode: {e}"),
+            })?;
+            entries.insert(*index, entry);
+        }
+        let committed = recovered
+            .committed
+            .as_deref()
+            .and_then(|b| postcard::from_bytes::<Option<LogId>>(b).ok())
+            .flatten();
+        let purged_upto = state.last_purged.map_or(0, |l| l.index);
+        let cache = entries
+            .range(purged_upto + 1..)
+            .map(|(i, e)| (*i, e.clone()))
+            .collect();
+        let last_purged = state.last_purged;
+        let store = DiskLogStore {
+            inner: Arc::new(Mutex::new(Inner {
+                wal,
+                cache,
+                state,
+                state_path,
+                committed,
+            })),
+        };
+        Ok(Opened {
+            store,
+            entries,
+            committed,
+            last_purged,
+            warnings: recovered.warnings,
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Removes log segments wholly at or below `upto` (autopurge, behind snapshots).
+    pub fn purge_segments(&self, upto: u64) -> Result<usize, StorageError> {
+        self.lock().wal.purge_upto(upto)
+    }
+
+    /// Bytes of log on disk, for `dirs` and metrics.
+    pub fn disk_size(&self) -> u64 {
+        self.lock().wal.size()
+    }
+
+    pub fn set_segment_bytes(&self, bytes: u64) {
+        self.lock().wal.set_segment_bytes(bytes);
+    }
 }
 
-impl RaftLogReader<TypeConfig> for MemLogStore {
+impl Inner {
+    fn save_state(&self) -> Result<(), io::Error> {
+        let bytes = postcard::to_stdvec(&self.state)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        state_file::write(&self.state_path, &bytes).map_err(to_io)
+    }
+}
+
+impl RaftLogReader<TypeConfig> for DiskLogStore {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, io::Error> {
         Ok(self
             .lock()
-            .log
+            .cache
             .range(range)
             .map(|(_, e)| e.clone())
             .collect())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
-        Ok(self.lock().vote)
+        Ok(self.lock().state.vote)
     }
 }
 
-impl RaftLogStorage<TypeConfig> for MemLogStore {
+impl RaftLogStorage<TypeConfig> for DiskLogStore {
     type LogReader = Self;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
         let inner = self.lock();
-        let last = inner.log.values().next_back().map(|e| e.log_id);
+        let last = inner.cache.values().next_back().map(|e| e.log_id);
         Ok(LogState {
-            last_purged_log_id: inner.last_purged,
-            last_log_id: last.or(inner.last_purged),
+            last_purged_log_id: inner.state.last_purged,
+            last_log_id: last.or(inner.state.last_purged),
         })
     }
 
@@ -66,13 +180,17 @@ impl RaftLogStorage<TypeConfig> for MemLogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
-        self.lock().vote = Some(*vote);
-        Ok(())
+        let mut inner = self.lock();
+        inner.state.vote = Some(*vote);
+        inner.save_state()
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
-        self.lock().committed = committed;
-        Ok(())
+        let mut inner = self.lock();
+        inner.committed = committed;
+        let bytes = postcard::to_stdvec(&committed)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        inner.wal.append_committed(&bytes).map_err(to_io)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
@@ -88,27 +206,45 @@ impl RaftLogStorage<TypeConfig> for MemLogStore {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        {
-            let mut inner = self.lock();
-            for e in entries {
-                inner.log.insert(e.log_id.index, e);
-            }
+        let mut inner = self.lock();
+        let mut encoded = Vec::new();
+        let mut kept = Vec::new();
+        for e in entries {
+            encoded.push((e.log_id.index, encode_entry(&e)?));
+            kept.push(e);
         }
-        callback.io_completed(Ok(()));
+        if let Err(e) = inner.wal.append(&encoded) {
+            tracing::error!("cannot write the transaction log: {e}; refusing writes");
+            return Err(to_io(e));
+        }
+        for e in kept {
+            inner.cache.insert(e.log_id.index, e);
+        }
+        inner
+            .wal
+            .sync(Box::new(move |result| callback.io_completed(result)));
         Ok(())
     }
 
     async fn truncate_after(&mut self, last: Option<LogId>) -> Result<(), io::Error> {
+        let mut inner = self.lock();
+        inner
+            .wal
+            .truncate_after(last.map(|l| l.index))
+            .map_err(to_io)?;
         let from = last.map_or(0, |l| l.index + 1);
-        self.lock().log.split_off(&from);
+        inner.cache.split_off(&from);
         Ok(())
     }
 
+    /// Forgets entries up to `log_id`. Their segment files stay until autopurge, so
+    /// that an older snapshot plus the log can still rebuild the tree.
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let mut inner = self.lock();
-        inner.last_purged = Some(log_id);
-        let keep = inner.log.split_off(&(log_id.index + 1));
-        inner.log = keep;
+        inner.state.last_purged = Some(log_id);
+        inner.save_state()?;
+        let keep = inner.cache.split_off(&(log_id.index + 1));
+        inner.cache = keep;
         Ok(())
     }
 }

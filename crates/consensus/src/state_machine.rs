@@ -1,18 +1,22 @@
-//! The Raft state machine: applies committed entries to the shared tree in log order.
+//! The Raft state machine: applies committed entries to the shared tree in log order,
+//! and writes and installs snapshots of it.
 //!
 //! The log index is the zxid. It is 64 bits and only grows, so a busy ensemble never
 //! rolls a 32-bit counter over and never holds an election for it.
 
 use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use corral_tree::{DataTree, Event, Txn, TxnResult};
+use corral_storage::snapshot;
+use corral_tree::{DataTree, Event, Txn, TxnOp, TxnResult};
 use futures::{Stream, StreamExt};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::EntryPayload;
 
-use crate::types::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
+use crate::log_store::DiskLogStore;
+use crate::types::{Entry, LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::SharedTree;
 
 /// Told of every applied transaction, under the tree's write lock. The server's
@@ -22,6 +26,66 @@ pub trait ApplyObserver: Send + Sync + 'static {
 
     /// The tree was replaced wholesale by a snapshot.
     fn reset(&self, _tree: &DataTree) {}
+
+    /// A snapshot was written: its index, bytes on disk and how long it took.
+    fn snapshot_taken(&self, _index: u64, _bytes: u64, _took: std::time::Duration) {}
+}
+
+/// Where snapshots go and how many to keep.
+#[derive(Clone)]
+pub struct SnapshotStore {
+    pub dir: PathBuf,
+    /// Snapshots to keep; the log behind the oldest kept one stays too.
+    pub retain: usize,
+    /// autopurge on: old snapshots and the log they alone needed are deleted.
+    pub autopurge: bool,
+    pub log: DiskLogStore,
+}
+
+impl SnapshotStore {
+    fn write(&self, index: u64, meta: &SnapshotMeta, tree: &[u8]) -> Result<u64, io::Error> {
+        let meta =
+            postcard::to_stdvec(meta).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let (path, size) =
+            snapshot::write(&self.dir, index, &meta, tree).map_err(io::Error::other)?;
+        tracing::info!("Snapshot written: {} ({size} bytes)", path.display());
+        if self.autopurge {
+            self.purge();
+        }
+        Ok(size)
+    }
+
+    /// Keeps the newest `retain` snapshots and the log segments they need.
+    pub fn purge(&self) {
+        match snapshot::retain(&self.dir, self.retain) {
+            Ok(Some(oldest)) => match self.log.purge_segments(oldest) {
+                Ok(n) if n > 0 => {
+                    tracing::info!("Purged {n} log segment(s) behind snapshot {oldest}")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("autopurge of the log failed: {e}"),
+            },
+            Ok(None) => {}
+            Err(e) => tracing::warn!("autopurge of snapshots failed: {e}"),
+        }
+    }
+
+    pub fn newest(&self) -> Result<Option<Snapshot>, io::Error> {
+        for (_, path) in snapshot::list(&self.dir) {
+            match snapshot::read(&path) {
+                Ok(f) => {
+                    let meta: SnapshotMeta = postcard::from_bytes(&f.meta)
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                    return Ok(Some(Snapshot {
+                        meta,
+                        snapshot: Bytes::from(f.tree),
+                    }));
+                }
+                Err(e) => tracing::warn!("skipping snapshot: {e}"),
+            }
+        }
+        Ok(None)
+    }
 }
 
 pub struct TreeStateMachine {
@@ -30,7 +94,7 @@ pub struct TreeStateMachine {
     applied_tx: tokio::sync::watch::Sender<u64>,
     last_applied: Option<LogId>,
     membership: StoredMembership,
-    current: Option<Snapshot>,
+    store: SnapshotStore,
 }
 
 impl TreeStateMachine {
@@ -38,30 +102,71 @@ impl TreeStateMachine {
         tree: SharedTree,
         observer: Arc<dyn ApplyObserver>,
         applied_tx: tokio::sync::watch::Sender<u64>,
+        applied: (Option<LogId>, StoredMembership),
+        store: SnapshotStore,
     ) -> Self {
+        applied_tx.send_replace(applied.0.map_or(0, |l| l.index));
         TreeStateMachine {
             tree,
             observer,
             applied_tx,
-            last_applied: None,
-            membership: StoredMembership::default(),
-            current: None,
+            last_applied: applied.0,
+            membership: applied.1,
+            store,
         }
     }
 }
 
+/// Applies one entry to a tree, as both the running state machine and recovery do.
+pub fn apply_entry(
+    tree: &mut DataTree,
+    entry: &Entry,
+    membership: &mut StoredMembership,
+) -> (TxnResult, Vec<Event>) {
+    let index = entry.log_id.index as i64;
+    match &entry.payload {
+        EntryPayload::Normal(txn) => tree.apply(index, txn),
+        EntryPayload::Blank => tree.apply(index, &noop()),
+        EntryPayload::Membership(m) => {
+            *membership = StoredMembership::new(Some(entry.log_id), m.clone());
+            tree.apply(index, &noop())
+        }
+    }
+}
+
+/// A blank or membership entry takes a zxid like any other, so replies stay ordered.
+fn noop() -> Txn {
+    Txn {
+        session_id: 0,
+        time: 0,
+        identity: Vec::new(),
+        op: TxnOp::Noop,
+    }
+}
+
 pub struct TreeSnapshotBuilder {
-    bytes: Bytes,
+    tree: Bytes,
     meta: SnapshotMeta,
+    store: SnapshotStore,
+    observer: Arc<dyn ApplyObserver>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for TreeSnapshotBuilder {
     type SnapshotData = Bytes;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let index = self.meta.last_log_id.map_or(0, |l| l.index);
+        let started = std::time::Instant::now();
+        let store = self.store.clone();
+        let meta = self.meta.clone();
+        let tree = self.tree.clone();
+        let size = tokio::task::spawn_blocking(move || store.write(index, &meta, &tree))
+            .await
+            .map_err(io::Error::other)??;
+        self.observer.snapshot_taken(index, size, started.elapsed());
         Ok(Snapshot {
             meta: self.meta.clone(),
-            snapshot: self.bytes.clone(),
+            snapshot: self.tree.clone(),
         })
     }
 }
@@ -80,25 +185,16 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
     {
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
-            let index = entry.log_id.index;
             let result = {
                 let mut tree = self.tree.write();
-                let result = match &entry.payload {
-                    EntryPayload::Normal(txn) => {
-                        let (result, events) = tree.apply(index as i64, txn);
-                        self.observer.applied(&tree, txn, &result, &events);
-                        result
-                    }
-                    EntryPayload::Blank => noop(&mut tree, index),
-                    EntryPayload::Membership(m) => {
-                        self.membership = StoredMembership::new(Some(entry.log_id), m.clone());
-                        noop(&mut tree, index)
-                    }
-                };
+                let (result, events) = apply_entry(&mut tree, &entry, &mut self.membership);
+                if let EntryPayload::Normal(txn) = &entry.payload {
+                    self.observer.applied(&tree, txn, &result, &events);
+                }
                 self.last_applied = Some(entry.log_id);
                 result
             };
-            self.applied_tx.send_replace(index);
+            self.applied_tx.send_replace(entry.log_id.index);
             if let Some(responder) = responder {
                 responder.send(result);
             }
@@ -107,16 +203,16 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        let bytes = self.tree.read().encode_snapshot();
-        let meta = SnapshotMeta {
-            last_log_id: self.last_applied,
-            last_membership: self.membership.clone(),
-        };
-        self.current = Some(Snapshot {
-            meta: meta.clone(),
-            snapshot: bytes.clone(),
-        });
-        TreeSnapshotBuilder { bytes, meta }
+        let tree = self.tree.read().encode_snapshot();
+        TreeSnapshotBuilder {
+            tree,
+            meta: SnapshotMeta {
+                last_log_id: self.last_applied,
+                last_membership: self.membership.clone(),
+            },
+            store: self.store.clone(),
+            observer: self.observer.clone(),
+        }
     }
 
     async fn install_snapshot(
@@ -126,6 +222,12 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
     ) -> Result<(), io::Error> {
         let tree = DataTree::decode_snapshot(&snapshot)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let index = meta.last_log_id.map_or(0, |l| l.index);
+        let store = self.store.clone();
+        let (m, bytes) = (meta.clone(), snapshot.clone());
+        tokio::task::spawn_blocking(move || store.write(index, &m, &bytes))
+            .await
+            .map_err(io::Error::other)??;
         {
             let mut guard = self.tree.write();
             *guard = tree;
@@ -133,27 +235,14 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
         }
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        self.applied_tx
-            .send_replace(meta.last_log_id.map_or(0, |l| l.index));
-        self.current = Some(Snapshot {
-            meta: meta.clone(),
-            snapshot,
-        });
+        self.applied_tx.send_replace(index);
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        Ok(self.current.clone())
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.newest())
+            .await
+            .map_err(io::Error::other)?
     }
-}
-
-/// A blank or membership entry takes a zxid like any other, so replies stay ordered.
-fn noop(tree: &mut DataTree, index: u64) -> TxnResult {
-    let txn = Txn {
-        session_id: 0,
-        time: 0,
-        identity: Vec::new(),
-        op: corral_tree::TxnOp::Noop,
-    };
-    tree.apply(index as i64, &txn).0
 }

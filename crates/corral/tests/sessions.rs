@@ -122,6 +122,15 @@ async fn wrong_password_gets_an_expired_session() {
     // A closed session cannot be resumed even with the right password.
     let session = client.session().clone();
     drop(client);
+    // Dropping the client closes the session in the background; wait until the
+    // server has applied the close (its connection leaves `cons` only then).
+    let sid = format!("sid=0x{id:x}");
+    within("session close", async {
+        while support::four(server.port, "cons").is_some_and(|c| c.contains(&sid)) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
     let resumed = within(
         "resume",
         Client::connector()

@@ -23,8 +23,7 @@ mod watches;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corral_consensus::{Consensus, SharedTree, Timing};
-use corral_tree::DataTree;
+use corral_consensus::{Consensus, Paths, SharedTree, Timing};
 
 pub use config::{Config, ConfigError};
 
@@ -37,6 +36,30 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Consensus(#[from] corral_consensus::ConsensusError),
+    #[error("dataDir {dir}: {reason}")]
+    DataDir {
+        dir: std::path::PathBuf,
+        reason: String,
+    },
+}
+
+/// Holds `<dataDir>/corral.lock` for the life of the server, so a second server
+/// pointed at the same directory refuses to start instead of corrupting it.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
+    let fail = |reason: String| ServerError::DataDir {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("corral.lock"))
+        .map_err(|e| fail(e.to_string()))?;
+    file.try_lock()
+        .map_err(|_| fail("another server is using this directory".into()))?;
+    Ok(file)
 }
 
 /// Everything a connection needs, shared by all of them.
@@ -47,6 +70,7 @@ pub(crate) struct ServerState {
     pub stats: stats::Stats,
     pub session_ids: session::SessionIds,
     pub started: Instant,
+    _lock: std::fs::File,
 }
 
 impl ServerState {
@@ -66,7 +90,7 @@ pub struct Server {
 impl Server {
     /// Starts the consensus node, the listener and the background tasks.
     pub async fn start(config: Config) -> Result<Server, ServerError> {
-        let tree = SharedTree::new(DataTree::new(config.extended_types));
+        let lock = lock_data_dir(&config.data_dir)?;
         let hub = Arc::new(hub::Hub::default());
         let tick = u64::from(config.tick_time.max(1));
         let timing = Timing {
@@ -75,9 +99,17 @@ impl Server {
             election_max_ms: tick * 4,
             snap_count: config.snap_count.max(1),
         };
+        let paths = Paths {
+            snapshots: config.data_dir.join("snapshots"),
+            log: config.log_dir().join("log"),
+            snap_retain: config.autopurge_snap_retain_count as usize,
+            autopurge: config.autopurge_purge_interval_hours > 0,
+            extended_types: config.extended_types,
+        };
         let consensus =
-            Consensus::start_standalone(config.my_id, tree, hub.clone(), timing).await?;
+            Consensus::start_standalone(config.my_id, &paths, hub.clone(), timing).await?;
         consensus.wait_leader(Duration::from_secs(30)).await?;
+        consensus.wait_caught_up(Duration::from_secs(600)).await?;
         let addr = std::net::SocketAddr::new(config.client_port_address, config.client_port);
         let socket = tokio::net::TcpListener::bind(addr)
             .await
@@ -93,6 +125,7 @@ impl Server {
             stats: stats::Stats::default(),
             session_ids: session::SessionIds::new(config_id),
             started: Instant::now(),
+            _lock: lock,
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let tasks = vec![

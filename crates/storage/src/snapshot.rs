@@ -133,7 +133,7 @@ pub fn list(dir: &Path) -> Vec<(u64, PathBuf)> {
             Some((index, e.path()))
         })
         .collect();
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|s| std::cmp::Reverse(s.0));
     out
 }
 
@@ -151,7 +151,7 @@ pub fn retain(dir: &Path, keep: usize) -> Result<Option<u64>, StorageError> {
             }
         }
     }
-    Ok(all.iter().take(keep.max(1)).last().map(|(i, _)| *i))
+    Ok(all.iter().take(keep.max(1)).next_back().map(|(i, _)| *i))
 }
 
 #[cfg(test)]

@@ -1,0 +1,121 @@
+//! Start-up: the newest valid snapshot, then the log after it.
+//!
+//! A corrupt snapshot is reported by file and offset. If an older snapshot and the
+//! log entries after it are still on disk, recovery uses them and says so; if not,
+//! the server refuses to start rather than serve a tree with a hole in it.
+
+use std::path::Path;
+
+use corral_storage::snapshot;
+use corral_tree::DataTree;
+
+use crate::log_store::{DiskLogStore, Opened};
+use crate::state_machine::apply_entry;
+use crate::types::{LogId, SnapshotMeta, StoredMembership};
+use crate::ConsensusError;
+
+pub struct Recovered {
+    pub tree: DataTree,
+    pub applied: Option<LogId>,
+    pub membership: StoredMembership,
+    pub log: DiskLogStore,
+}
+
+fn err(msg: impl Into<String>) -> ConsensusError {
+    ConsensusError::Storage(msg.into())
+}
+
+pub fn recover(
+    snap_dir: &Path,
+    log_dir: &Path,
+    extended_types: bool,
+) -> Result<Recovered, ConsensusError> {
+    let mut skipped = Vec::new();
+    let mut chosen = None;
+    for (index, path) in snapshot::list(snap_dir) {
+        match snapshot::read(&path) {
+            Ok(file) => {
+                chosen = Some((index, path, file));
+                break;
+            }
+            Err(e) => {
+                tracing::error!("Corrupt snapshot: {e}");
+                skipped.push(e.to_string());
+            }
+        }
+    }
+    let (mut tree, mut applied, mut membership, base) = match &chosen {
+        Some((index, path, file)) => {
+            let tree = DataTree::decode_snapshot(&file.tree)
+                .map_err(|e| err(format!("{}: tree does not decode: {e}", path.display())))?;
+            let meta: SnapshotMeta = postcard::from_bytes(&file.meta)
+                .map_err(|e| err(format!("{}: metadata does not decode: {e}", path.display())))?;
+            tracing::info!(
+                "Loaded snapshot {} (last zxid 0x{index:x}, {} nodes)",
+                path.display(),
+                tree.node_count()
+            );
+            (tree, meta.last_log_id, meta.last_membership, *index)
+        }
+        None => (
+            DataTree::new(extended_types),
+            None,
+            StoredMembership::default(),
+            0,
+        ),
+    };
+    let Opened {
+        store,
+        entries,
+        committed,
+        last_purged,
+        warnings,
+    } = DiskLogStore::open(log_dir, base, None).map_err(|e| err(e.to_string()))?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let needs_log = last_purged.is_some_and(|p| p.index > base);
+    let first_on_disk = entries.keys().next().copied();
+    let gap = needs_log && first_on_disk.is_none_or(|first| first > base + 1);
+    if gap {
+        let why = skipped
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "no snapshot found".to_string());
+        return Err(err(format!(
+            "{why}; and no older snapshot plus the log covers the gap (the log on disk starts at {}, the snapshot used ends at {base})",
+            first_on_disk.map_or("nothing".to_string(), |f| f.to_string())
+        )));
+    }
+    if !skipped.is_empty() {
+        if let Some((_, path, _)) = &chosen {
+            tracing::warn!(
+                "Recovering from the older snapshot {} plus the log, because newer snapshots are corrupt",
+                path.display()
+            );
+        }
+    }
+    // Purged entries were committed, so the replay reaches at least the purge point.
+    let upto = committed
+        .map_or(0, |c| c.index)
+        .max(last_purged.map_or(0, |p| p.index));
+    let mut replayed = 0u64;
+    for (index, entry) in entries.range(base + 1..=upto.max(base)) {
+        if applied.is_some_and(|a| a.index >= *index) {
+            continue;
+        }
+        apply_entry(&mut tree, entry, &mut membership);
+        applied = Some(entry.log_id);
+        replayed += 1;
+    }
+    tracing::info!(
+        "Replayed {replayed} log entries; last applied zxid 0x{:x}",
+        applied.map_or(0, |a| a.index)
+    );
+    Ok(Recovered {
+        tree,
+        applied,
+        membership,
+        log: store,
+    })
+}
