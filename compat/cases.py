@@ -429,7 +429,8 @@ for _pname in ("empty", "relative", "trailing_slash", "double_slash", "dotdot", 
         a.op("setACL", path=path, acl=OPEN_ACL_UNSAFE)
         a.op("sync", path=path)
         a.op("addWatch", path=path, mode=ADD_PERSISTENT)
-        a.op("getAllChildrenNumber", path=path)
+        if path:  # "" means "/" to ZooKeeper's reads: its total count depends on other cases
+            a.op("getAllChildrenNumber", path=path)
         a.multi([("create", dict(path=path))])
     add("badpath_other_ops_%s" % _pname, _bad_other)
 
@@ -649,7 +650,7 @@ def _(r):
     a.op("ping")
     a.op("ping")
     a.close()
-    a.op("exists", path="/")
+    a.op("exists", path=r.p())
 
 
 @case("session_whoami_fresh")
@@ -1377,7 +1378,7 @@ for _aname, _acl in (("unknown_scheme", [(ALL, "foo", "bar")]),
 def _(r):
     a = r.session("a")
     a.auth("nosuchscheme", "whatever")
-    a.op("exists", path="/")
+    a.op("exists", path=r.p())
 
 
 @case("auth_ip_scheme_explicit")
@@ -1551,7 +1552,7 @@ def _(r):
     a.multi([("getData", dict(path=r.p("x")))])
     a.multi([("create", dict(path=r.p("y"))), ("getChildren", dict(path=r.p()))])
     a.ls(r.p())
-    a.op("exists", path="/")
+    a.op("exists", path=r.p())
 
 
 @case("multiread_all_ok")
@@ -1577,7 +1578,7 @@ def _(r):
     a = r.session("a")
     a.multi_read([("create", dict(path=r.p("x")))])
     a.ls(r.p())
-    a.op("exists", path="/")
+    a.op("exists", path=r.p())
 
 
 @case("multiread_watch_flag")
@@ -1615,7 +1616,7 @@ def _(r):
     a = r.session("a")
     a.op("reconfig", joining="server.2=127.0.0.1:1:2;3", leaving=None, new_members=None, cur_config_id=-1)
     a.op("reconfig", joining=None, leaving="1", new_members=None)
-    a.op("exists", path="/")
+    a.op("exists", path=r.p())
 
 
 @case("op_sasl_without_sasl")
@@ -1623,7 +1624,7 @@ def _(r):
     a = r.session("a")
     a.op("sasl", token=b"")
     a.op("sasl", token=b"\x01\x02\x03")
-    a.op("exists", path="/")
+    a.op("exists", path=r.p())
 
 
 @case("op_deletecontainer_from_client")
@@ -1641,7 +1642,7 @@ def _(r):
     a.create(r.p("x"))
     a.op("check", path=r.p("x"), version=0, _timeout=1.5)
     a.op("check", path=r.p("x"), version=5, _timeout=1.5)
-    a.op("exists", path="/")
+    a.op("exists", path=r.p())
 
 
 for _code in (10, 23, 99, 108, 999, -3, -10):

@@ -8,7 +8,7 @@ Normalization rules
   * ctime/mtime are dropped; every other Stat field is compared exactly.
   * ephemeralOwner: 0 stays 0, a session of the case becomes "session:<name>", the container
     marker becomes "CONTAINER", a TTL owner "TTL:<ms>", anything else "foreign".
-  * children and getEphemerals lists are sorted (ZooKeeper returns hash order).
+  * children, getEphemerals and whoAmI lists are sorted (ZooKeeper returns hash order).
   * Session ids, passwords and negotiated values are reduced to what a client may rely on.
 After every step each open session is synced (an exists("/") round trip) so that watch events
 caused by the step are collected deterministically; events are kept in arrival order, interleaved
@@ -79,7 +79,8 @@ def norm_body(op, body):
         elif k == "acl":
             out[k] = None if v is None else [list(a) for a in v]
         elif k == "clientInfo":
-            out[k] = None if v is None else [list(a) for a in v]
+            # ZooKeeper keeps a connection's auth ids in a hash set: the order is not meaningful.
+            out[k] = None if v is None else sorted(list(a) for a in v)
         elif k == "results":
             out[k] = [norm_body(r.get("op"), r) for r in v]
         else:

@@ -6,4 +6,10 @@ KNOWN = {
     "op_check_standalone": (
         "ZooKeeper 3.8.0 never answers a successful stand-alone check (opcode 13): the request hits a "
         "NullPointerException in SyncRequestProcessor and is dropped (NO_REPLY). Corral answers it."),
+    "addwatch_persistent_plus_oneshot": (
+        "ZooKeeper 3.8.0 keeps a single watch mode per (connection, path): a later one-shot getData watch "
+        "downgrades an earlier PERSISTENT addWatch, so it stops firing after one event. Corral keeps both."),
+    "addwatch_recursive_and_persistent_same_path": (
+        "ZooKeeper 3.8.0 keeps a single watch mode per (connection, path): addWatch PERSISTENT_RECURSIVE "
+        "replaces an earlier PERSISTENT watch on the same path (no NodeChildrenChanged). Corral keeps both."),
 }

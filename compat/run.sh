@@ -27,4 +27,4 @@ if [ ! -x "$CORRAL_BIN" ] && [ "${COMPAT_TARGET:-corral}" = corral ]; then
     echo "run.sh: note: $CORRAL_BIN not found; Corral-side tests will be skipped" >&2
 fi
 cd "$repo"
-exec python3 -m pytest "$here" -q "$@"
+exec python3 -m pytest "$here" -q -p no:cacheprovider "$@"

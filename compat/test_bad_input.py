@@ -131,7 +131,7 @@ def run_bad(server, name):
     assert keeper.call("exists", path=root + "/eph").err == 0
     assert server.ruok(), "%s no longer answers ruok after %s" % (server.name, name)
     assert server.alive(), "%s died after %s:\n%s" % (server.name, name, server.log_tail())
-    keeper.close_session()
+    keeper.bye()
     return res
 
 

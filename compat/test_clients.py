@@ -81,7 +81,7 @@ def test_zkcli(any_server):
     assert c.call("exists", path=base + "/eph").err_name == "NONODE"
     assert c.get_data(base + "/secret").err_name == "NOAUTH"
     assert c.get_data(base).body["data"] == b"again"
-    c.close_session()
+    c.bye()
 
     # a second zkCli without the credentials is denied; with them it may read
     out2 = run_zkcli(srv, ["get %s/secret" % base, "addauth digest alice:pw1", "get %s/secret" % base,
@@ -90,7 +90,7 @@ def test_zkcli(any_server):
     assert out2.count("topsecret") == 1, out2
     c = wire(srv)
     assert c.call("exists", path=base + "/secret").err_name == "NONODE"
-    c.close_session()
+    c.bye()
 
 
 # ----------------------------------------------------------------- cli_mt (C client)
@@ -121,7 +121,7 @@ def test_cli_mt(any_server):
     c = wire(srv)
     assert c.add_auth("digest", "alice:pw1").ok
     assert c.create("/climt_secret", b"c-secret", acl=[(zkwire.ALL, "digest", ALICE_ACL_ID)]).ok
-    c.close_session()
+    c.bye()
 
     out = run_cli_mt(srv, [
         "create %s" % base,
@@ -159,7 +159,7 @@ def test_cli_mt(any_server):
     assert sorted(rep.body["children"]) == ["seq-0000000001"], rep  # ephemerals gone with the session
     assert c.get_data(base).body["data"] == b"world"
     assert c.get_data("/climt_secret").err_name == "NOAUTH"
-    c.close_session()
+    c.bye()
 
 
 # ----------------------------------------------------------------- kazoo

@@ -722,6 +722,13 @@ class ZkConn:
         self.close()
         return rep
 
+    def bye(self):
+        """closeSession, tolerating a server that closes without replying (checked elsewhere)."""
+        try:
+            self.close_session()
+        except (Closed, OSError, DecodeError):
+            self.close()
+
     def create(self, path, data=b"", acl=None, flags=0):
         return self.call("create", path=path, data=data, acl=acl, flags=flags)
 
