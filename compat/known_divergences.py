@@ -2,6 +2,9 @@
 Each entry must have a matching section in DIVERGENCES.md.  A listed case still runs; if it
 differs it is reported as xfail with this reason (it passes when the transcripts agree)."""
 
+WATCHER_TYPES_39 = (
+    "WatcherType 4 (Persistent) and 5 (PersistentRecursive) in checkWatches/removeWatches are ZooKeeper 3.9 features; 3.8.0 rejects them with MARSHALLINGERROR. Corral follows 3.9, its reference.")
+
 KNOWN = {
     "op_check_standalone": (
         "ZooKeeper 3.8.0 never answers a successful stand-alone check (opcode 13): the request hits a "
@@ -12,4 +15,22 @@ KNOWN = {
     "addwatch_recursive_and_persistent_same_path": (
         "ZooKeeper 3.8.0 keeps a single watch mode per (connection, path): addWatch PERSISTENT_RECURSIVE "
         "replaces an earlier PERSISTENT watch on the same path (no NodeChildrenChanged). Corral keeps both."),
+    "checkWatches_persistent_with_none_watch": (
+        WATCHER_TYPES_39),
+    "checkWatches_persistent_with_persistent_watch": (
+        WATCHER_TYPES_39),
+    "checkWatches_recursive_with_none_watch": (
+        WATCHER_TYPES_39),
+    "checkWatches_recursive_with_recursive_watch": (
+        WATCHER_TYPES_39),
+    "removeWatches_persistent_with_none_watch": (
+        WATCHER_TYPES_39),
+    "removeWatches_persistent_with_persistent_watch": (
+        WATCHER_TYPES_39),
+    "removeWatches_recursive_with_none_watch": (
+        WATCHER_TYPES_39),
+    "removeWatches_recursive_with_recursive_watch": (
+        WATCHER_TYPES_39),
+    "removewatches_wrong_type_keeps_watch": (
+        WATCHER_TYPES_39),
 }

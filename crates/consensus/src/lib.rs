@@ -78,6 +78,7 @@ pub struct Paths {
     pub snap_retain: usize,
     pub autopurge: bool,
     pub extended_types: bool,
+    pub log_segment_bytes: u64,
 }
 
 /// A running Raft node holding the tree.
@@ -98,6 +99,7 @@ impl Consensus {
         timing: Timing,
     ) -> Result<Consensus, ConsensusError> {
         let recovered = recovery::recover(&paths.snapshots, &paths.log, paths.extended_types)?;
+        recovered.log.set_segment_bytes(paths.log_segment_bytes);
         let tree = SharedTree::new(recovered.tree);
         observer.reset(&tree.read());
         let config = Config {

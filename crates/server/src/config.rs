@@ -64,6 +64,8 @@ pub struct Config {
     pub container_check_interval_ms: u64,
     pub servers: Vec<Peer>,
     pub my_id: u64,
+    /// `corral.logSegmentBytes`: when a log segment is sealed and a new one started.
+    pub log_segment_bytes: u64,
     /// The config file this came from, for `conf`.
     pub source: Option<PathBuf>,
 }
@@ -93,6 +95,7 @@ impl Default for Config {
             container_check_interval_ms: 60_000,
             servers: Vec::new(),
             my_id: 1,
+            log_segment_bytes: 64 << 20,
             source: None,
         }
     }
@@ -221,6 +224,7 @@ impl Config {
             "znode.container.checkIntervalMs" => {
                 self.container_check_interval_ms = parse(key, value, "number of milliseconds")?
             }
+            "corral.logSegmentBytes" => self.log_segment_bytes = parse(key, value, "size")?,
             k if k.starts_with("server.") => {
                 let id = parse(key, &k["server.".len()..], "server id")?;
                 self.servers.push(parse_peer(id, key, value)?);

@@ -140,13 +140,13 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
     }
     let connect = match read_body(&mut rd, i32::from_be_bytes(head), state.config.max_buffer).await
     {
-        Ok(body) => ConnectRequest::decode(&body),
+        Ok(body) => ConnectRequest::decode(&body).map(|r| (r, body.len() > 44)),
         Err(e) => {
             tracing::warn!("closing connection from {peer}: {e:?} in the handshake");
             return;
         }
     };
-    let Ok(connect) = connect else {
+    let Ok((connect, sent_read_only)) = connect else {
         tracing::warn!("closing connection from {peer}: malformed ConnectRequest");
         return;
     };
@@ -165,14 +165,15 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         }]),
     });
     let (out_tx, out_rx) = mpsc::channel(OUTBOX);
-    let (closed_tx, closed_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
     state.hub.conns().insert(
         id,
         ConnEntry {
             peer,
             session: session_id,
             timeout,
-            out: out_tx.clone(),
+            stop: stop_tx.clone(),
             received: 0,
             sent: 0,
         },
@@ -192,19 +193,29 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
     let mut hello = BytesMut::new();
     hello.put_i32(0);
     response.write(&mut hello);
+    if !sent_read_only {
+        // Old clients send no readOnly byte and expect none back.
+        hello.truncate(hello.len() - 1);
+    }
     let len = (hello.len() - 4) as i32;
     hello[..4].copy_from_slice(&len.to_be_bytes());
     let _ = out_tx.send(Outbound::Frame(hello.freeze())).await;
 
-    let writer = tokio::spawn(write_loop(wr, out_rx, closed_tx, state.clone(), id));
+    let writer = tokio::spawn(write_loop(wr, out_rx, stop_tx, state.clone(), id));
     let (pending_tx, pending_rx) = mpsc::channel(MAX_OUTSTANDING);
+    let (reads_tx, reads_rx) = watch::channel(0usize);
+    let queue = Queue {
+        pending: pending_tx,
+        reads: Arc::new(reads_tx),
+    };
     let responder = tokio::spawn(respond_loop(
         pending_rx,
+        queue.reads.clone(),
         out_tx,
         state.clone(),
         conn.clone(),
     ));
-    read_loop(&mut rd, pending_tx, closed_rx, &state, &conn).await;
+    read_loop(&mut rd, queue, reads_rx, stop_rx, &state, &conn).await;
     let _ = responder.await;
     let _ = writer.await;
     state.hub.conns().remove(&id);
@@ -286,17 +297,24 @@ async fn handshake(
     }
 }
 
+/// The responder's queue, and how many reads in it are not yet answered.
+struct Queue {
+    pending: mpsc::Sender<Pending>,
+    reads: Arc<watch::Sender<usize>>,
+}
+
 async fn read_loop(
     rd: &mut BufReader<OwnedReadHalf>,
-    pending: mpsc::Sender<Pending>,
-    mut closed: watch::Receiver<bool>,
+    queue: Queue,
+    mut reads: watch::Receiver<usize>,
+    mut stop: watch::Receiver<bool>,
     state: &Arc<ServerState>,
     conn: &Arc<Conn>,
 ) {
     loop {
         let frame = tokio::select! {
             f = read_frame(rd, state.config.max_buffer) => f,
-            _ = closed.changed() => return,
+            _ = stop.changed() => return,
         };
         let buf = match frame {
             Ok(b) => b,
@@ -319,11 +337,22 @@ async fn read_loop(
             return;
         };
         let body = buf.slice(8..);
+        if OpCode::from_i32(header.op).is_some_and(request::write::is_client_write) {
+            // A write must not overtake a read the client sent before it: wait until
+            // every earlier read is answered before handing the write to the log.
+            tokio::select! {
+                r = reads.wait_for(|n| *n == 0) => if r.is_err() { return },
+                _ = stop.changed() => return,
+            }
+        }
         let Some(next) = classify(state, conn, header, body).await else {
             return;
         };
         let last = matches!(next, Pending::Last(_));
-        if pending.send(next).await.is_err() || last {
+        if matches!(next, Pending::Read { .. }) {
+            queue.reads.send_modify(|n| *n += 1);
+        }
+        if queue.pending.send(next).await.is_err() || last {
             return;
         }
     }
@@ -372,6 +401,12 @@ async fn classify(
                 }
             }
         }
+        // A second createSession on an established connection does not decode as one.
+        Some(OpCode::CreateSession) => Some(Pending::Reply(error_reply(
+            header.xid,
+            state,
+            ErrorCode::MarshallingError,
+        ))),
         Some(op) if request::read::is_client_read(op) => Some(Pending::Read {
             header,
             body,
@@ -404,6 +439,7 @@ pub fn error_reply(xid: i32, state: &ServerState, err: ErrorCode) -> Bytes {
 
 async fn respond_loop(
     mut pending: mpsc::Receiver<Pending>,
+    reads: Arc<watch::Sender<usize>>,
     out: mpsc::Sender<Outbound>,
     state: Arc<ServerState>,
     conn: Arc<Conn>,
@@ -435,6 +471,7 @@ async fn respond_loop(
                 started,
             } => {
                 let (bytes, last) = request::read::answer(&state, &conn, header, &body);
+                reads.send_modify(|n| *n = n.saturating_sub(1));
                 (bytes, last, Some(started))
             }
             Pending::Reply(b) => (b, false, None),
@@ -458,7 +495,7 @@ async fn respond_loop(
 async fn write_loop(
     wr: OwnedWriteHalf,
     mut out: mpsc::Receiver<Outbound>,
-    closed: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
     state: Arc<ServerState>,
     id: ConnId,
 ) {
@@ -498,5 +535,5 @@ async fn write_loop(
         }
     }
     let _ = wr.shutdown().await;
-    let _ = closed.send(true);
+    stop.send_replace(true);
 }

@@ -6,9 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use corral_consensus::ApplyObserver;
 use corral_tree::{DataTree, Event, OpResult, Txn, TxnOp, TxnResult};
-use tokio::sync::mpsc;
 
-use crate::connection::{ConnId, Outbound};
+use crate::connection::ConnId;
+
 use crate::session::SessionTable;
 use crate::watches::WatchManager;
 
@@ -17,7 +17,8 @@ pub struct ConnEntry {
     pub peer: std::net::SocketAddr,
     pub session: i64,
     pub timeout: i32,
-    pub out: mpsc::Sender<Outbound>,
+    /// Stops the connection's reader; what is queued is still answered, then it closes.
+    pub stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     pub received: u64,
     pub sent: u64,
 }
@@ -46,10 +47,11 @@ impl Hub {
         lock(&self.conns)
     }
 
-    /// Tells a connection to close after what it has queued.
+    /// Tells a connection to read no more and close once its queued requests are
+    /// answered (a closeSession's own reply among them).
     pub fn kick(&self, conn: ConnId) {
         if let Some(c) = self.conns().get(&conn) {
-            let _ = c.out.try_send(Outbound::Close);
+            c.stop.send_replace(true);
         }
     }
 }

@@ -105,6 +105,7 @@ impl Server {
             snap_retain: config.autopurge_snap_retain_count as usize,
             autopurge: config.autopurge_purge_interval_hours > 0,
             extended_types: config.extended_types,
+            log_segment_bytes: config.log_segment_bytes,
         };
         let consensus =
             Consensus::start_standalone(config.my_id, &paths, hub.clone(), timing).await?;

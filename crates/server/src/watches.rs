@@ -141,8 +141,8 @@ impl WatchManager {
     /// checkWatches: whether `conn` holds a watch of this type on `path`.
     pub fn contains(&self, path: &str, kind: WatcherType, conn: ConnId) -> bool {
         match kind {
-            WatcherType::Children => self.has(Table::Child, path, conn, |m| m.any()),
-            WatcherType::Data => self.has(Table::Data, path, conn, |m| m.any()),
+            WatcherType::Children => self.has(Table::Child, path, conn, |m| m.standard),
+            WatcherType::Data => self.has(Table::Data, path, conn, |m| m.standard),
             WatcherType::Any => {
                 self.has(Table::Child, path, conn, |m| m.any())
                     || self.has(Table::Data, path, conn, |m| m.any())
@@ -157,8 +157,11 @@ impl WatchManager {
         if !self.contains(path, kind, conn) {
             return false;
         }
+        // As in ZooKeeper 3.9: Children and Data remove one-shot watches only, Any
+        // removes every mode in both tables.
         let clear = |m: &mut Modes| match kind {
-            WatcherType::Children | WatcherType::Data | WatcherType::Any => *m = Modes::default(),
+            WatcherType::Children | WatcherType::Data => m.standard = false,
+            WatcherType::Any => *m = Modes::default(),
             WatcherType::Persistent => m.persistent = false,
             WatcherType::PersistentRecursive => m.recursive = false,
         };

@@ -66,7 +66,8 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Option<Vec<Acl>> {
                 }
             }
             "digest" if a.id.id.split(':').count() == 2 => out.push(a.clone()),
-            "ip" if parse_cidr(&a.id.id).is_some() => out.push(a.clone()),
+            // ZooKeeper's IPAuthenticationProvider accepts IPv4 ACLs only.
+            "ip" if parse_cidr(&a.id.id).is_some_and(|(ip, _)| ip.is_ipv4()) => out.push(a.clone()),
             _ => return None,
         }
     }

@@ -23,7 +23,7 @@ enum Undo {
     Deleted {
         path: String,
         node: Node,
-        parent_pzxid: i64,
+        parent_before: (i32, i64),
     },
     DataSet {
         path: String,
@@ -95,6 +95,11 @@ impl DataTree {
         let mut failed = None;
         for (i, op) in ops.iter().enumerate() {
             match self.apply_op(cx, op) {
+                // ZooKeeper logs create2 as a plain create, so inside a multi it
+                // answers with the path only.
+                Ok(OpResult::Created { path, .. }) if matches!(op, TxnOp::Create(c) if c.opcode == OpCode::Create2.as_i32()) => {
+                    results.push(OpResult::CreatedPlain { path })
+                }
                 Ok(r) => results.push(r),
                 Err(e) => {
                     failed = Some((i, e));
@@ -158,10 +163,6 @@ impl DataTree {
         if !ttl_ok {
             return Err(ErrorCode::BadArguments);
         }
-        let container_op = op.opcode == OpCode::CreateContainer.as_i32();
-        if container_op != mode.is_container() {
-            return Err(ErrorCode::BadArguments);
-        }
         if mode.is_ephemeral() && cx.txn.session_id == 0 {
             return Err(ErrorCode::BadArguments);
         }
@@ -188,11 +189,17 @@ impl DataTree {
         {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
-        let owner = match mode {
-            m if m.is_ephemeral() => cx.txn.session_id,
-            CreateMode::Container => CONTAINER_OWNER,
-            m if m.is_ttl() => TTL_MASK | op.ttl,
-            _ => 0,
+        // As in ZooKeeper, the opcode decides: createContainer makes a container and
+        // createTTL a TTL node whatever the flags; create and create2 with the
+        // container flag make a plain persistent node.
+        let owner = if op.opcode == OpCode::CreateContainer.as_i32() {
+            CONTAINER_OWNER
+        } else if op.opcode == OpCode::CreateTtl.as_i32() {
+            TTL_MASK | op.ttl
+        } else if mode.is_ephemeral() {
+            cx.txn.session_id
+        } else {
+            0
         };
         let node = Node {
             data: op.data.clone(),
@@ -225,7 +232,7 @@ impl DataTree {
                 path: path.clone(),
                 parent_before: (parent.cversion, parent.pzxid),
             });
-            parent.cversion += 1;
+            parent.cversion = parent.cversion.wrapping_add(1);
             parent.pzxid = cx.zxid;
             parent.children.insert(path::name(&path).to_string());
         }
@@ -307,16 +314,16 @@ impl DataTree {
             .data_size
             .saturating_sub((path.len() + node.data_len()) as u64);
         self.track(path, node.ephemeral_owner, false);
-        let mut parent_pzxid = 0;
+        let mut parent_before = (0, 0);
         if let Some(parent) = self.nodes.get_mut(&parent_path) {
-            parent_pzxid = parent.pzxid;
+            parent_before = (parent.cversion, parent.pzxid);
             parent.children.remove(path::name(path));
             parent.pzxid = parent.pzxid.max(cx.zxid);
         }
         cx.undo.push(Undo::Deleted {
             path: path.to_string(),
             node,
-            parent_pzxid,
+            parent_before,
         });
         cx.events.push(Event {
             path: path.to_string(),
@@ -450,11 +457,12 @@ impl DataTree {
                 Undo::Deleted {
                     path,
                     node,
-                    parent_pzxid,
+                    parent_before: (cversion, pzxid),
                 } => {
                     if let Some(parent) = path::parent(&path).and_then(|p| self.nodes.get_mut(p)) {
                         parent.children.insert(path::name(&path).to_string());
-                        parent.pzxid = parent_pzxid;
+                        parent.cversion = cversion;
+                        parent.pzxid = pzxid;
                     }
                     self.data_size += (path.len() + node.data_len()) as u64;
                     self.track(&path, node.ephemeral_owner, true);

@@ -43,6 +43,26 @@ impl Node {
         }
     }
 
+    /// ZooKeeper shows clients 0 as the owner of container and TTL nodes; the
+    /// markers stay internal.
+    pub fn client_owner(&self) -> i64 {
+        let o = self.ephemeral_owner;
+        if o == crate::txn::CONTAINER_OWNER || o & crate::txn::TTL_MASK == crate::txn::TTL_MASK {
+            0
+        } else {
+            o
+        }
+    }
+
+    /// `cversion` counts child creations, which is what sequential names use.
+    /// Clients see changes to the child list, creates and deletes, which ZooKeeper
+    /// derives as twice the creates less the children still present.
+    pub fn client_cversion(&self) -> i32 {
+        self.cversion
+            .wrapping_mul(2)
+            .wrapping_sub(self.children.len() as i32)
+    }
+
     pub fn data_len(&self) -> usize {
         self.data.as_ref().map_or(0, |d| d.len())
     }
@@ -54,9 +74,9 @@ impl Node {
             ctime: self.ctime,
             mtime: self.mtime,
             version: self.version,
-            cversion: self.cversion,
+            cversion: self.client_cversion(),
             aversion: self.aversion,
-            ephemeral_owner: self.ephemeral_owner,
+            ephemeral_owner: self.client_owner(),
             data_length: self.data_len() as i32,
             num_children: self.children.len() as i32,
             pzxid: self.pzxid,
@@ -131,8 +151,9 @@ impl DataTree {
         }
     }
 
+    /// A node by path. The empty path is the root, as ZooKeeper aliases it.
     pub fn node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(if path.is_empty() { "/" } else { path })
     }
 
     pub fn last_zxid(&self) -> i64 {

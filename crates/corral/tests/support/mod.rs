@@ -32,58 +32,120 @@ pub fn four(port: u16, word: &str) -> Option<String> {
 
 /// A `corral server` child process with its own data directory.
 pub struct ServerProcess {
-    child: Child,
+    child: Option<Child>,
     pub port: u16,
     pub dir: PathBuf,
+    runs: u32,
 }
 
 impl ServerProcess {
     /// Starts a server whose zoo.cfg has the usual keys plus `extra` lines.
     pub fn start(extra: &str) -> ServerProcess {
+        let mut server = ServerProcess::configure(extra);
+        server.restart();
+        server
+    }
+
+    /// Writes the zoo.cfg and data directory without starting the process.
+    pub fn configure(extra: &str) -> ServerProcess {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("corral-test-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let cfg = dir.join("zoo.cfg");
         let text = format!(
             "clientPort={port}\nclientPortAddress=127.0.0.1\ndataDir={}\ntickTime=200\n4lw.commands.whitelist=*\n{extra}\n",
             dir.join("data").display()
         );
-        std::fs::write(&cfg, text).expect("write zoo.cfg");
-        let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+        std::fs::write(dir.join("zoo.cfg"), text).expect("write zoo.cfg");
+        ServerProcess {
+            child: None,
+            port,
+            dir,
+            runs: 0,
+        }
+    }
+
+    /// Starts the process again on the same port and data, and waits for `ruok`.
+    pub fn restart(&mut self) {
+        self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while four(self.port, "ruok").as_deref() != Some("imok") {
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            assert!(
+                exited.is_none(),
+                "server exited with {exited:?}: {}",
+                self.log()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "server did not answer ruok: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the process and returns at once (for servers expected to refuse).
+    pub fn spawn(&mut self) {
+        self.runs += 1;
+        let log = std::fs::File::create(self.log_path()).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_corral"))
             .args(["server", "--config"])
-            .arg(&cfg)
+            .arg(self.dir.join("zoo.cfg"))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("spawn corral");
-        let server = ServerProcess { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while four(port, "ruok").as_deref() != Some("imok") {
-            assert!(
-                Instant::now() < deadline,
-                "server did not answer ruok: {}",
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        self.child = Some(child);
+    }
+
+    /// Waits for the process to exit on its own; its exit status.
+    pub fn wait_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = self.child.as_mut()?.try_wait().ok().flatten();
+            if status.is_some() || Instant::now() > deadline {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        server
+    }
+
+    /// SIGKILL, as `kill -9` does.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
+    pub fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.join(format!("server-{}.log", self.runs))
+    }
+
+    /// The log of the current (or last) run.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.kill9();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -53,11 +53,29 @@ pub fn answer(
         return (reply(header.xid, -1, Err(ErrorCode::Unimplemented)), true);
     };
     if op == OpCode::Sasl {
-        // No SASL mechanism is configured; ZooKeeper refuses and closes likewise.
-        return (reply(header.xid, 0, Err(ErrorCode::AuthFailed)), true);
+        // No SASL mechanism is configured: ZooKeeper answers OK with no token.
+        return (reply(header.xid, 0, boxed(None::<bytes::Bytes>)), false);
     }
     let tree = state.tree().read();
     let zxid = tree.last_zxid();
+    if op == OpCode::MultiRead {
+        if let Err(e) = multi_read(state, conn, &tree, body) {
+            // ZooKeeper has already begun its (empty) multi response when it finds
+            // an operation that is not a read, so the refusal carries one.
+            tracing::debug!("refused multiRead from {}: {e}", conn.peer);
+            let header = ReplyHeader {
+                xid: header.xid,
+                zxid,
+                err: ErrorCode::MarshallingError.as_i32(),
+            };
+            let mut empty = BytesMut::new();
+            multi::write_results(&[], &mut empty);
+            return (
+                frame(&header, Some(&RawBody(empty.freeze()) as &dyn JuteDyn)),
+                false,
+            );
+        }
+    }
     let result = match dispatch(state, conn, &tree, op, body) {
         Ok(answer) => answer,
         Err(e) => {
@@ -97,6 +115,9 @@ fn dispatch(
         OpCode::Ping => Ok(None),
         OpCode::Exists => {
             let r = PathWatchRequest::from_bytes(body)?;
+            if r.path.contains('\0') {
+                return Ok(Err(ErrorCode::BadArguments));
+            }
             if r.watch {
                 state
                     .hub
@@ -239,6 +260,8 @@ fn mask_digest(a: &Acl) -> Acl {
 }
 
 /// multiRead: each operation answers on its own; one failing does not stop the rest.
+/// ZooKeeper ignores the watch flag here, and refuses the whole request
+/// (MarshallingError) if it holds anything but reads.
 fn multi_read(
     state: &ServerState,
     conn: &Conn,
@@ -249,16 +272,25 @@ fn multi_read(
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         let result = match op {
-            MultiOp::GetData(r) => {
+            MultiOp::GetData(mut r) => {
+                r.watch = false;
                 get_data(state, conn, tree, &r).map(|d| (OpCode::GetData, d.to_bytes()))
             }
-            MultiOp::GetChildren(r) => children(state, conn, tree, &r).map(|(children, _)| {
-                (
-                    OpCode::GetChildren,
-                    GetChildrenResponse { children }.to_bytes(),
-                )
-            }),
-            _ => Err(ErrorCode::BadArguments),
+            MultiOp::GetChildren(mut r) => {
+                r.watch = false;
+                children(state, conn, tree, &r).map(|(children, _)| {
+                    (
+                        OpCode::GetChildren,
+                        GetChildrenResponse { children }.to_bytes(),
+                    )
+                })
+            }
+            _ => {
+                return Err(JuteError::Unknown {
+                    what: "write in multiRead",
+                    value: 0,
+                })
+            }
         };
         results.push(match result {
             Ok((code, bytes)) => (code.as_i32(), 0, bytes),

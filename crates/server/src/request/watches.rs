@@ -25,7 +25,7 @@ pub fn handle(
         OpCode::AddWatch => {
             let r = AddWatchRequest::from_bytes(body)?;
             if !(0..=1).contains(&r.mode) {
-                return Ok(Err(ErrorCode::BadArguments));
+                return Ok(Err(ErrorCode::MarshallingError));
             }
             state
                 .hub
@@ -37,7 +37,7 @@ pub fn handle(
         OpCode::CheckWatches | OpCode::RemoveWatches => {
             let r = WatchesRequest::from_bytes(body)?;
             let Some(kind) = WatcherType::from_i32(r.watcher_type) else {
-                return Ok(Err(ErrorCode::BadArguments));
+                return Ok(Err(ErrorCode::MarshallingError));
             };
             let mut watches = state.hub.watches();
             let found = if op == OpCode::CheckWatches {

@@ -56,10 +56,10 @@ pub fn decode(op: OpCode, body: &[u8]) -> Result<TxnOp, JuteError> {
                 version: r.version,
             }
         }
-        // ZooKeeper's container manager sends the bare path bytes.
-        OpCode::DeleteContainer => TxnOp::Reap {
-            path: String::from_utf8_lossy(body).into_owned(),
-        },
+        // ZooKeeper reads this request's path from the whole packet buffer, header
+        // and all, so from a client it always fails path validation. Only the
+        // reaper removes containers (`TxnOp::Reap`, proposed internally).
+        OpCode::DeleteContainer => TxnOp::Fail(ErrorCode::BadArguments),
         OpCode::SetData => {
             let r = SetDataRequest::from_bytes(body)?;
             TxnOp::SetData {
@@ -85,7 +85,7 @@ pub fn decode(op: OpCode, body: &[u8]) -> Result<TxnOp, JuteError> {
         }
         OpCode::Multi => {
             let ops = multi::read_ops(&mut Reader::new(body))?;
-            TxnOp::Multi(ops.into_iter().map(multi_op).collect())
+            TxnOp::Multi(ops.into_iter().map(multi_op).collect::<Result<_, _>>()?)
         }
         OpCode::Reconfig => {
             ReconfigRequest::from_bytes(body)?;
@@ -97,8 +97,10 @@ pub fn decode(op: OpCode, body: &[u8]) -> Result<TxnOp, JuteError> {
     })
 }
 
-fn multi_op(op: MultiOp) -> TxnOp {
-    match op {
+/// A multi's operation; reads belong in multiRead, and ZooKeeper refuses the whole
+/// request (MarshallingError) when it finds one here.
+fn multi_op(op: MultiOp) -> Result<TxnOp, JuteError> {
+    Ok(match op {
         MultiOp::Create(code, r) => create(code, r),
         MultiOp::CreateTtl(r) => create_ttl(r),
         MultiOp::Delete(r) => TxnOp::Delete {
@@ -114,9 +116,13 @@ fn multi_op(op: MultiOp) -> TxnOp {
             path: r.path,
             version: r.version,
         },
-        // Reads belong in multiRead.
-        MultiOp::GetChildren(_) | MultiOp::GetData(_) => TxnOp::Fail(ErrorCode::BadArguments),
-    }
+        MultiOp::GetChildren(_) | MultiOp::GetData(_) => {
+            return Err(JuteError::Unknown {
+                what: "read in multi",
+                value: 0,
+            })
+        }
+    })
 }
 
 /// The reply to an applied write.
