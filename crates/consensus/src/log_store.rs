@@ -94,9 +94,9 @@ impl DiskLogStore {
             .as_deref()
             .and_then(|b| postcard::from_bytes::<Option<LogId>>(b).ok())
             .flatten();
-        let purged_upto = state.last_purged.map_or(0, |l| l.index);
+        let from = state.last_purged.map_or(0, |l| l.index + 1);
         let cache = entries
-            .range(purged_upto + 1..)
+            .range(from..)
             .map(|(i, e)| (*i, e.clone()))
             .collect();
         let last_purged = state.last_purged;
@@ -120,6 +120,24 @@ impl DiskLogStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves the purge point back to `to` (recovery fell back to an older snapshot)
+    /// and serves the entries after it again; they must still be on disk.
+    pub fn rewind_purged(
+        &self,
+        to: Option<LogId>,
+        entries: &BTreeMap<u64, Entry>,
+    ) -> Result<(), io::Error> {
+        let mut inner = self.lock();
+        inner.state.last_purged = to;
+        inner.save_state()?;
+        let from = to.map_or(0, |l| l.index + 1);
+        inner.cache = entries
+            .range(from..)
+            .map(|(i, e)| (*i, e.clone()))
+            .collect();
+        Ok(())
     }
 
     /// Removes log segments wholly at or below `upto` (autopurge, behind snapshots).

@@ -40,7 +40,7 @@ pub fn recover(
             }
             Err(e) => {
                 tracing::error!("Corrupt snapshot: {e}");
-                skipped.push(e.to_string());
+                skipped.push((e.to_string(), path));
             }
         }
     }
@@ -76,11 +76,12 @@ pub fn recover(
     }
     let needs_log = last_purged.is_some_and(|p| p.index > base);
     let first_on_disk = entries.keys().next().copied();
-    let gap = needs_log && first_on_disk.is_none_or(|first| first > base + 1);
+    let start = applied.map_or(0, |a| a.index + 1);
+    let gap = needs_log && first_on_disk.is_none_or(|first| first > start);
     if gap {
         let why = skipped
             .first()
-            .cloned()
+            .map(|(e, _)| e.clone())
             .unwrap_or_else(|| "no snapshot found".to_string());
         return Err(err(format!(
             "{why}; and no older snapshot plus the log covers the gap (the log on disk starts at {}, the snapshot used ends at {base})",
@@ -94,15 +95,29 @@ pub fn recover(
                 path.display()
             );
         }
+        // Keep the damaged files for inspection, out of the way of later starts.
+        for (_, path) in &skipped {
+            let aside = path.with_extension("snap.corrupt");
+            if let Err(e) = std::fs::rename(path, &aside) {
+                tracing::warn!("cannot set aside {}: {e}", path.display());
+            }
+        }
+    }
+    if needs_log {
+        // The log was purged up to a snapshot we could not use: serve the entries
+        // after the one we did use again, so consensus sees no hole.
+        store
+            .rewind_purged(applied, &entries)
+            .map_err(|e| err(e.to_string()))?;
     }
     // Purged entries were committed, so the replay reaches at least the purge point.
     let upto = committed
         .map_or(0, |c| c.index)
         .max(last_purged.map_or(0, |p| p.index));
     let mut replayed = 0u64;
-    for (index, entry) in entries.range(base + 1..=upto.max(base)) {
-        if applied.is_some_and(|a| a.index >= *index) {
-            continue;
+    for (index, entry) in entries.range(start..) {
+        if *index > upto {
+            break;
         }
         apply_entry(&mut tree, entry, &mut membership);
         applied = Some(entry.log_id);

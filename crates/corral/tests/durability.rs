@@ -1,0 +1,415 @@
+//! Durability against a real server process: kill -9 at random moments, torn and
+//! corrupt files, sessions across a restart, and autopurge.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use support::{within, Proxy, ServerProcess};
+use zookeeper_client::{Acls, Client, CreateMode, Error};
+
+fn persistent() -> zookeeper_client::CreateOptions<'static> {
+    CreateMode::Persistent.with_acls(Acls::anyone_all())
+}
+
+/// A small deterministic generator, so a failing run can be repeated by its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// What the writer knows: the last acknowledged (data, version) of each node, and the
+/// one operation that may have been in flight when the server died.
+#[derive(Default)]
+struct Ledger {
+    acked: BTreeMap<String, (Vec<u8>, i32)>,
+    in_flight: Option<(String, Vec<u8>, i32)>,
+}
+
+async fn write_until_error(
+    client: &Client,
+    ledger: &mut Ledger,
+    rng: &mut Rng,
+    next_id: &mut u64,
+    budget: Duration,
+) {
+    let deadline = Instant::now() + budget;
+    while Instant::now() < deadline {
+        let update = !ledger.acked.is_empty() && rng.below(2) == 0;
+        if update {
+            let n = rng.below(ledger.acked.len() as u64) as usize;
+            let Some((path, (_, version))) = ledger
+                .acked
+                .iter()
+                .nth(n)
+                .map(|(p, v)| (p.clone(), v.clone()))
+            else {
+                continue;
+            };
+            let data = format!("{path}@{}", version + 1).into_bytes();
+            ledger.in_flight = Some((path.clone(), data.clone(), version + 1));
+            match client.set_data(&path, &data, Some(version)).await {
+                Ok(stat) => {
+                    assert_eq!(stat.version, version + 1);
+                    ledger.acked.insert(path, (data, stat.version));
+                    ledger.in_flight = None;
+                }
+                Err(_) => return,
+            }
+        } else {
+            *next_id += 1;
+            let path = format!("/crash/n{next_id}");
+            let data = format!("{path}@0").into_bytes();
+            ledger.in_flight = Some((path.clone(), data.clone(), 0));
+            match client.create(&path, &data, &persistent()).await {
+                Ok(_) => {
+                    ledger.acked.insert(path, (data, 0));
+                    ledger.in_flight = None;
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+async fn verify(client: &Client, ledger: &mut Ledger) -> usize {
+    let mut lost = 0;
+    for (path, (data, version)) in ledger.acked.iter_mut() {
+        let found = client.get_data(path).await;
+        let pending = ledger.in_flight.as_ref().filter(|(p, _, _)| p == path);
+        match found {
+            Ok((d, stat)) if d == *data && stat.version == *version => {}
+            Ok((d, stat)) if pending.is_some_and(|(_, pd, pv)| *pd == d && *pv == stat.version) => {
+                // The unacknowledged write made it; that is allowed.
+                *data = d;
+                *version = stat.version;
+            }
+            other => {
+                eprintln!(
+                    "LOST {path}: acked {:?} v{version}, found {:?}",
+                    String::from_utf8_lossy(data),
+                    other.map(|(d, s)| (String::from_utf8_lossy(&d).to_string(), s.version))
+                );
+                lost += 1;
+            }
+        }
+    }
+    if let Some((path, data, _)) = ledger.in_flight.take() {
+        if !ledger.acked.contains_key(&path) {
+            if let Ok((d, s)) = client.get_data(&path).await {
+                if d == data {
+                    ledger.acked.insert(path, (d, s.version));
+                }
+            }
+        }
+    }
+    lost
+}
+
+/// kill -9 at random moments while a writer runs; every acknowledged write must be
+/// there afterwards. CORRAL_CRASH_CYCLES sets the number of cycles (CI: 20).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_acknowledged_write_is_lost_across_kill_9() {
+    let cycles: u32 = std::env::var("CORRAL_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let seed: u64 = std::env::var("CORRAL_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed_c0ff_ee11);
+    eprintln!("crash test: {cycles} cycles, seed {seed}");
+    let mut server = ServerProcess::start("snapCount=200\ncorral.logSegmentBytes=65536");
+    let mut rng = Rng(seed | 1);
+    let mut ledger = Ledger::default();
+    let mut next_id = 0u64;
+    {
+        let client = Client::connect(&server.addr()).await.expect("connect");
+        client
+            .create("/crash", b"", &persistent())
+            .await
+            .expect("root");
+    }
+    let mut lost_total = 0;
+    for cycle in 0..cycles {
+        let client = within("connect", Client::connect(&server.addr()))
+            .await
+            .expect("connect");
+        let lost = verify(&client, &mut ledger).await;
+        assert_eq!(
+            lost, 0,
+            "cycle {cycle}: {lost} acknowledged writes lost (seed {seed})"
+        );
+        lost_total += lost;
+        let budget = Duration::from_millis(20 + rng.below(300));
+        let killer = {
+            let pause = Duration::from_millis(rng.below(budget.as_millis() as u64));
+            tokio::spawn(async move { tokio::time::sleep(pause).await })
+        };
+        let writer = write_until_error(&client, &mut ledger, &mut rng, &mut next_id, budget);
+        tokio::pin!(writer);
+        tokio::select! {
+            _ = &mut writer => {}
+            _ = killer => {}
+        }
+        server.kill9();
+        // Let the writer see the failure; whatever it had in flight stays unacknowledged.
+        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+        server.restart();
+    }
+    let client = Client::connect(&server.addr()).await.expect("connect");
+    let lost = verify(&client, &mut ledger).await;
+    eprintln!(
+        "crash test: {cycles} cycles, {} acknowledged nodes checked, {} lost",
+        ledger.acked.len(),
+        lost_total + lost
+    );
+    assert_eq!(
+        lost, 0,
+        "acknowledged writes lost after the last restart (seed {seed})"
+    );
+    assert!(
+        ledger.acked.len() > cycles as usize,
+        "the writer made too little progress to prove anything"
+    );
+}
+
+async fn fill(server: &ServerProcess, prefix: &str, count: usize) {
+    let client = Client::connect(&server.addr()).await.expect("connect");
+    let _ = client.create(prefix, b"", &persistent()).await;
+    for i in 0..count {
+        let path = format!("{prefix}/n{i:05}");
+        client
+            .create(&path, path.as_bytes(), &persistent())
+            .await
+            .expect("create");
+    }
+}
+
+async fn count_children(server: &ServerProcess, path: &str) -> usize {
+    let client = Client::connect(&server.addr()).await.expect("connect");
+    client
+        .list_children(path)
+        .await
+        .map(|c| c.len())
+        .unwrap_or(0)
+}
+
+fn files(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(suffix))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn torn_tail_is_cut_with_a_warning() {
+    let mut server = ServerProcess::start("snapCount=100000");
+    fill(&server, "/t", 50).await;
+    server.kill9();
+    let segment = files(&server.data().join("log"), ".wal")
+        .pop()
+        .expect("a log segment");
+    let len = std::fs::metadata(&segment).map(|m| m.len()).unwrap_or(0);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .and_then(|f| f.set_len(len - 5))
+        .expect("truncate mid-record");
+    server.restart();
+    let log = server.log();
+    assert!(
+        log.contains("torn record at offset"),
+        "no warning about the torn record:\n{log}"
+    );
+    assert!(
+        log.contains(&segment.display().to_string()),
+        "the warning does not name the file:\n{log}"
+    );
+    let n = count_children(&server, "/t").await;
+    assert!(
+        (49..=50).contains(&n),
+        "{n} children survived a cut of the last record"
+    );
+}
+
+#[tokio::test]
+async fn flipped_byte_in_a_sealed_segment_refuses_to_start() {
+    let mut server = ServerProcess::start("snapCount=100000\ncorral.logSegmentBytes=4096");
+    fill(&server, "/f", 200).await;
+    server.kill9();
+    let segments = files(&server.data().join("log"), ".wal");
+    assert!(
+        segments.len() >= 3,
+        "expected several segments, got {segments:?}"
+    );
+    let sealed = &segments[1];
+    let mut bytes = std::fs::read(sealed).expect("read segment");
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x5a;
+    std::fs::write(sealed, &bytes).expect("write segment");
+    server.spawn();
+    let status = server
+        .wait_exit()
+        .expect("the server kept running on a corrupt log");
+    assert!(!status.success());
+    let log = server.log();
+    assert!(
+        log.contains(&sealed.display().to_string()),
+        "the error does not name the file:\n{log}"
+    );
+    assert!(
+        log.contains("at offset"),
+        "the error does not give the offset:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn corrupt_newest_snapshot_falls_back_to_the_previous_one_and_the_log() {
+    let mut server = ServerProcess::start("snapCount=40\nautopurge.purgeInterval=1");
+    fill(&server, "/s", 150).await;
+    server.kill9();
+    let snaps = files(&server.data().join("snapshots"), ".snap");
+    assert!(
+        snaps.len() >= 2,
+        "expected at least two snapshots, got {snaps:?}"
+    );
+    let newest = snaps.last().expect("newest");
+    let mut bytes = std::fs::read(newest).expect("read snapshot");
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xff;
+    std::fs::write(newest, &bytes).expect("write snapshot");
+    server.restart();
+    let log = server.log();
+    assert!(
+        log.contains("Corrupt snapshot") && log.contains(&newest.display().to_string()),
+        "{log}"
+    );
+    assert!(
+        log.contains("older snapshot"),
+        "recovery did not say it used an older snapshot:\n{log}"
+    );
+    assert_eq!(count_children(&server, "/s").await, 150);
+}
+
+#[tokio::test]
+async fn session_and_ephemeral_survive_a_restart_within_the_timeout() {
+    let mut server = ServerProcess::start("maxSessionTimeout=30000");
+    let proxy = Proxy::start(server.port).await;
+    let keeper = Client::connector()
+        .with_session_timeout(Duration::from_secs(20))
+        .connect(&server.addr())
+        .await
+        .expect("connect");
+    let leaver = Client::connector()
+        .with_session_timeout(Duration::from_millis(1500))
+        .connect(&proxy.addr())
+        .await
+        .expect("connect via proxy");
+    let id = keeper.session_id();
+    keeper
+        .create(
+            "/kept",
+            b"",
+            &CreateMode::Ephemeral.with_acls(Acls::anyone_all()),
+        )
+        .await
+        .expect("ephemeral");
+    leaver
+        .create(
+            "/gone",
+            b"",
+            &CreateMode::Ephemeral.with_acls(Acls::anyone_all()),
+        )
+        .await
+        .expect("ephemeral");
+    // The leaver will not come back after the restart.
+    proxy.refuse(true);
+    proxy.cut();
+
+    server.kill9();
+    server.restart();
+
+    let stat = within("exists after restart", async {
+        loop {
+            match keeper.check_stat("/kept").await {
+                Ok(stat) => break stat,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    })
+    .await;
+    assert_eq!(keeper.session_id(), id, "the client got a new session");
+    assert_eq!(
+        stat.map(|s| s.ephemeral_owner),
+        Some(id.0),
+        "the ephemeral did not survive the restart"
+    );
+    within("the absent session to expire", async {
+        while keeper.check_stat("/gone").await.ok().flatten().is_some() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(matches!(keeper.check_stat("/kept").await, Ok(Some(_))));
+    let _ = Error::NoNode;
+}
+
+#[tokio::test]
+async fn autopurge_keeps_three_snapshots_and_recovery_still_works() {
+    let mut server = ServerProcess::start(
+        "snapCount=25\nautopurge.purgeInterval=1\nautopurge.snapRetainCount=3\ncorral.logSegmentBytes=2048",
+    );
+    fill(&server, "/p", 300).await;
+    let snaps_dir = server.data().join("snapshots");
+    let log_dir = server.data().join("log");
+    let snaps = files(&snaps_dir, ".snap");
+    assert_eq!(snaps.len(), 3, "autopurge kept {snaps:?}");
+    // Only the log behind the oldest kept snapshot remains.
+    let oldest: u64 = snaps[0]
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| {
+            n.trim_start_matches("snapshot-")
+                .trim_end_matches(".snap")
+                .parse()
+                .ok()
+        })
+        .expect("snapshot index");
+    let segments = files(&log_dir, ".wal");
+    let firsts: Vec<u64> = segments
+        .iter()
+        .filter_map(|p| {
+            p.file_name()?
+                .to_str()?
+                .trim_start_matches("log-")
+                .trim_end_matches(".wal")
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(
+        firsts.len() >= 2 && firsts[1] > oldest,
+        "segments {firsts:?} kept beyond snapshot {oldest}"
+    );
+    server.kill9();
+    server.restart();
+    assert_eq!(count_children(&server, "/p").await, 300);
+}
