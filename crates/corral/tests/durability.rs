@@ -105,16 +105,18 @@ async fn verify(client: &Client, ledger: &mut Ledger) -> usize {
             }
         }
     }
+    // A create that was in flight and made it is now a node to keep checking.
     if let Some((path, data, _)) = ledger.in_flight.take() {
-        if !ledger.acked.contains_key(&path) {
-            if let Ok((d, s)) = client.get_data(&path).await {
+        if let std::collections::btree_map::Entry::Vacant(slot) = ledger.acked.entry(path) {
+            if let Ok((d, s)) = client.get_data(slot.key()).await {
                 if d == data {
-                    ledger.acked.insert(path, (d, s.version));
+                    slot.insert((d, s.version));
                 }
             }
         }
     }
     lost
+
 }
 
 /// kill -9 at random moments while a writer runs; every acknowledged write must be
