@@ -7,7 +7,9 @@
 //! transaction and returns its result once it is applied here. A standalone server is
 //! a one-voter cluster on this same path.
 
+pub mod inspect;
 pub mod log_store;
+
 pub mod network;
 mod recovery;
 pub mod state_machine;

@@ -4,6 +4,8 @@
 //! signals); the server itself is `corral-server`.
 
 mod four;
+mod inspect;
+
 mod logging;
 
 use std::path::PathBuf;
@@ -30,6 +32,16 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Look inside a snapshot file (the counterpart of zkSnapShotToolkit).
+    Snapshot {
+        #[command(subcommand)]
+        what: SnapshotCommand,
+    },
+    /// Read the transaction log (the counterpart of zkTxnLogToolkit).
+    Log {
+        #[command(subcommand)]
+        what: LogCommand,
+    },
     /// Send a four-letter word (ruok, srvr, mntr…) and print the answer.
     Four {
         word: String,
@@ -38,11 +50,39 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Node count, data size and last zxid; --dump lists every node.
+    Inspect {
+        file: PathBuf,
+        #[arg(long)]
+        dump: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Every transaction in a log directory (dataLogDir/log), in order.
+    Dump {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Server { config } => run_server(config),
         Command::Four { word, server } => four::run(&word, &server),
+        Command::Snapshot {
+            what: SnapshotCommand::Inspect { file, dump, json },
+        } => inspect::snapshot(&file, dump, json),
+        Command::Log {
+            what: LogCommand::Dump { dir, json },
+        } => inspect::log(&dir, json),
     }
 }
 

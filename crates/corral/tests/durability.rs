@@ -116,7 +116,6 @@ async fn verify(client: &Client, ledger: &mut Ledger) -> usize {
         }
     }
     lost
-
 }
 
 /// kill -9 at random moments while a writer runs; every acknowledged write must be
@@ -414,4 +413,58 @@ async fn autopurge_keeps_three_snapshots_and_recovery_still_works() {
     server.kill9();
     server.restart();
     assert_eq!(count_children(&server, "/p").await, 300);
+}
+
+fn corral_json(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(args)
+        .output()
+        .expect("run corral");
+    assert!(
+        out.status.success(),
+        "corral {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+#[tokio::test]
+async fn inspection_tools_read_what_the_server_wrote() {
+    let mut server = ServerProcess::start("snapCount=30");
+    fill(&server, "/i", 40).await;
+    server.kill9();
+    let snap = files(&server.data().join("snapshots"), ".snap")
+        .pop()
+        .expect("a snapshot");
+    let report = corral_json(&[
+        "snapshot",
+        "inspect",
+        "--dump",
+        "--json",
+        &snap.display().to_string(),
+    ]);
+    let nodes = report["nodes"].as_array().map(|a| a.len()).unwrap_or(0);
+    assert_eq!(report["node_count"].as_u64(), Some(nodes as u64));
+    assert!(nodes > 20, "{report}");
+    let snap_zxid = report["last_zxid"].as_u64().unwrap_or(0);
+
+    let log_dir = server.data().join("log");
+    let dump = corral_json(&["log", "dump", "--json", &log_dir.display().to_string()]);
+    let records = dump["records"].as_array().cloned().unwrap_or_default();
+    let creates = records
+        .iter()
+        .filter(|r| {
+            r["op"] == "create" && r["detail"].as_str().is_some_and(|d| d.starts_with("/i/n"))
+        })
+        .count();
+    assert_eq!(creates, 40, "the log dump does not show every create");
+    let zxids: Vec<u64> = records.iter().filter_map(|r| r["zxid"].as_u64()).collect();
+    assert!(
+        zxids.windows(2).all(|w| w[0] < w[1]),
+        "transactions out of order"
+    );
+    assert!(
+        snap_zxid > 0 && zxids.contains(&snap_zxid),
+        "snapshot zxid {snap_zxid} is not in the log"
+    );
 }

@@ -339,6 +339,55 @@ impl Wal {
     }
 }
 
+/// Reads every segment in `dir` without changing anything: for inspection tools.
+/// Damage is reported in `warnings` (and reading that segment stops there) rather
+/// than repaired.
+pub fn scan(dir: &Path) -> Result<Recovered, StorageError> {
+    let mut out = Recovered::default();
+    for (first, path) in list_segments(dir)? {
+        let buf = std::fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
+        if buf.len() < MAGIC.len() || &buf[..MAGIC.len()] != MAGIC {
+            out.warnings.push(format!(
+                "{}: not a Corral log segment (bad magic)",
+                path.display()
+            ));
+            continue;
+        }
+        let mut offset = MAGIC.len();
+        loop {
+            match record::scan(&buf, offset) {
+                Scan::End => break,
+                Scan::Record { payload, next } => {
+                    match payload.split_first() {
+                        Some((&ENTRY, rest)) if rest.len() >= 8 => {
+                            let mut idx = [0u8; 8];
+                            idx.copy_from_slice(&rest[..8]);
+                            out.entries
+                                .insert(u64::from_be_bytes(idx), rest[8..].to_vec());
+                        }
+                        Some((&COMMITTED, rest)) => out.committed = Some(rest.to_vec()),
+                        _ => out.warnings.push(format!(
+                            "{}: unknown record at offset {offset}",
+                            path.display()
+                        )),
+                    }
+                    offset = next;
+                }
+                Scan::Bad {
+                    offset: at, reason, ..
+                } => {
+                    out.warnings.push(format!(
+                        "{} (first index {first}): {reason} at offset {at}",
+                        path.display()
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn read_segment(
     seg: &mut Segment,
     is_last: bool,

@@ -156,6 +156,11 @@ impl DataTree {
         self.nodes.get(if path.is_empty() { "/" } else { path })
     }
 
+    /// Every node's path, in no particular order.
+    pub fn paths(&self) -> Vec<String> {
+        self.nodes.keys().cloned().collect()
+    }
+
     pub fn last_zxid(&self) -> i64 {
         self.last_zxid
     }

@@ -200,3 +200,53 @@ impl std::fmt::Display for Txn {
         write!(f, "{what} session=0x{:x}", self.session_id)
     }
 }
+
+impl TxnOp {
+    /// A one-line account of the operation, for log dumps: its name and details.
+    pub fn describe(&self) -> (&'static str, String) {
+        match self {
+            TxnOp::CreateSession { timeout, .. } => ("createSession", format!("timeout={timeout}")),
+            TxnOp::CloseSession => ("closeSession", String::new()),
+            TxnOp::Create(c) => (
+                "create",
+                format!(
+                    "{} flags={} ttl={} data={}B",
+                    c.path,
+                    c.flags,
+                    c.ttl,
+                    c.data.as_ref().map_or(0, |d| d.len())
+                ),
+            ),
+            TxnOp::Delete { path, version } => ("delete", format!("{path} version={version}")),
+            TxnOp::SetData {
+                path,
+                data,
+                version,
+            } => (
+                "setData",
+                format!(
+                    "{path} version={version} data={}B",
+                    data.as_ref().map_or(0, |d| d.len())
+                ),
+            ),
+            TxnOp::SetAcl { path, acl, version } => (
+                "setACL",
+                format!("{path} version={version} acl={}", acl.len()),
+            ),
+            TxnOp::Check { path, version } => ("check", format!("{path} version={version}")),
+            TxnOp::Multi(ops) => (
+                "multi",
+                ops.iter()
+                    .map(|o| {
+                        let (name, d) = o.describe();
+                        format!("{name} {d}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            TxnOp::Reap { path } => ("deleteContainer", path.clone()),
+            TxnOp::Fail(e) => ("error", e.to_string()),
+            TxnOp::Noop => ("noop", String::new()),
+        }
+    }
+}
