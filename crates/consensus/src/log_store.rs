@@ -1,11 +1,12 @@
 //! The Raft log on disk: openraft's `RaftLogStorage` over `corral-storage`'s segment
-//! log. Entries since the last purge are also kept in memory for replication and
-//! apply; the vote and the purge point live in a small atomically replaced file.
+//! log. The entries from the recovered snapshot on are also kept in memory, once,
+//! for replication and apply; reads never see anything at or below the purge point.
+//! The vote and the purge point live in a small atomically replaced file.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::io;
-use std::ops::RangeBounds;
+use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -27,10 +28,22 @@ struct RaftState {
 
 struct Inner {
     wal: Wal,
-    cache: BTreeMap<u64, Entry>,
+    entries: BTreeMap<u64, Entry>,
     state: RaftState,
     state_path: PathBuf,
     committed: Option<LogId>,
+}
+
+impl Inner {
+    fn first_readable(&self) -> u64 {
+        self.state.last_purged.map_or(0, |l| l.index + 1)
+    }
+
+    fn save_state(&self) -> Result<(), io::Error> {
+        let bytes = postcard::to_stdvec(&self.state)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        state_file::write(&self.state_path, &bytes).map_err(to_io)
+    }
 }
 
 #[derive(Clone)]
@@ -38,14 +51,13 @@ pub struct DiskLogStore {
     inner: Arc<Mutex<Inner>>,
 }
 
-/// Everything the log held when it was opened, for recovery to replay.
+/// What the log held when it was opened, for recovery.
 pub struct Opened {
     pub store: DiskLogStore,
-    /// Every entry on disk, including ones before the purge point that an older
-    /// snapshot may still need.
-    pub entries: BTreeMap<u64, Entry>,
     pub committed: Option<LogId>,
     pub last_purged: Option<LogId>,
+    /// The lowest index held in memory (from `keep_from` on), if any.
+    pub first_index: Option<u64>,
     pub warnings: Vec<String>,
 }
 
@@ -62,11 +74,13 @@ fn to_io(e: StorageError) -> io::Error {
 }
 
 impl DiskLogStore {
-    /// Opens the log in `dir`. `covered_upto` is the newest valid snapshot's index:
-    /// damage in segments wholly below it is skipped rather than fatal.
+    /// Opens the log in `dir`, keeping in memory the entries from `keep_from` on
+    /// (those after the snapshot recovery starts from). `covered_upto` is the newest
+    /// valid snapshot's index: damage in segments wholly below it is skipped.
     pub fn open(
         dir: &Path,
         covered_upto: u64,
+        keep_from: u64,
         fsync_observer: Option<SyncObserver>,
     ) -> Result<Opened, StorageError> {
         let flusher = Flusher::start(fsync_observer);
@@ -80,8 +94,11 @@ impl DiskLogStore {
             })?,
             None => RaftState::default(),
         };
+        // openraft may read anything after its purge point, which can lag behind
+        // the newest snapshot.
+        let keep_from = keep_from.min(state.last_purged.map_or(0, |l| l.index + 1));
         let mut entries = BTreeMap::new();
-        for (index, bytes) in &recovered.entries {
+        for (index, bytes) in recovered.entries.range(keep_from..) {
             let entry = decode_entry(bytes).map_err(|e| StorageError::Corrupt {
                 file: dir.to_path_buf(),
                 offset: 0,
@@ -94,16 +111,12 @@ impl DiskLogStore {
             .as_deref()
             .and_then(|b| postcard::from_bytes::<Option<LogId>>(b).ok())
             .flatten();
-        let from = state.last_purged.map_or(0, |l| l.index + 1);
-        let cache = entries
-            .range(from..)
-            .map(|(i, e)| (*i, e.clone()))
-            .collect();
+        let first_index = entries.keys().next().copied();
         let last_purged = state.last_purged;
         let store = DiskLogStore {
             inner: Arc::new(Mutex::new(Inner {
                 wal,
-                cache,
+                entries,
                 state,
                 state_path,
                 committed,
@@ -111,9 +124,9 @@ impl DiskLogStore {
         };
         Ok(Opened {
             store,
-            entries,
             committed,
             last_purged,
+            first_index,
             warnings: recovered.warnings,
         })
     }
@@ -122,22 +135,22 @@ impl DiskLogStore {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Moves the purge point back to `to` (recovery fell back to an older snapshot)
-    /// and serves the entries after it again; they must still be on disk.
-    pub fn rewind_purged(
-        &self,
-        to: Option<LogId>,
-        entries: &BTreeMap<u64, Entry>,
-    ) -> Result<(), io::Error> {
+    /// Visits the entries in `from..=to` in order, for recovery's replay.
+    pub fn for_each(&self, from: u64, to: u64, mut f: impl FnMut(&Entry)) {
+        if from > to {
+            return;
+        }
+        for e in self.lock().entries.range(from..=to).map(|(_, e)| e) {
+            f(e);
+        }
+    }
+
+    /// Moves the purge point back to `to` (recovery fell back to an older snapshot);
+    /// the entries after it must be in memory.
+    pub fn rewind_purged(&self, to: Option<LogId>) -> Result<(), io::Error> {
         let mut inner = self.lock();
         inner.state.last_purged = to;
-        inner.save_state()?;
-        let from = to.map_or(0, |l| l.index + 1);
-        inner.cache = entries
-            .range(from..)
-            .map(|(i, e)| (*i, e.clone()))
-            .collect();
-        Ok(())
+        inner.save_state()
     }
 
     /// Removes log segments wholly at or below `upto` (autopurge, behind snapshots).
@@ -155,23 +168,30 @@ impl DiskLogStore {
     }
 }
 
-impl Inner {
-    fn save_state(&self) -> Result<(), io::Error> {
-        let bytes = postcard::to_stdvec(&self.state)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        state_file::write(&self.state_path, &bytes).map_err(to_io)
-    }
-}
-
 impl RaftLogReader<TypeConfig> for DiskLogStore {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, io::Error> {
-        Ok(self
-            .lock()
-            .cache
-            .range(range)
+        let inner = self.lock();
+        let first = inner.first_readable();
+        let start = match range.start_bound() {
+            Bound::Included(s) => (*s).max(first),
+            Bound::Excluded(s) => (s + 1).max(first),
+            Bound::Unbounded => first,
+        };
+        let end = range.end_bound().cloned();
+        let empty = match end {
+            Bound::Included(e) => start > e,
+            Bound::Excluded(e) => start >= e,
+            Bound::Unbounded => false,
+        };
+        if empty {
+            return Ok(Vec::new());
+        }
+        Ok(inner
+            .entries
+            .range((Bound::Included(start), end))
             .map(|(_, e)| e.clone())
             .collect())
     }
@@ -186,7 +206,11 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
         let inner = self.lock();
-        let last = inner.cache.values().next_back().map(|e| e.log_id);
+        let last = inner
+            .entries
+            .range(inner.first_readable()..)
+            .next_back()
+            .map(|(_, e)| e.log_id);
         Ok(LogState {
             last_purged_log_id: inner.state.last_purged,
             last_log_id: last.or(inner.state.last_purged),
@@ -236,7 +260,7 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
             return Err(to_io(e));
         }
         for e in kept {
-            inner.cache.insert(e.log_id.index, e);
+            inner.entries.insert(e.log_id.index, e);
         }
         inner
             .wal
@@ -251,7 +275,7 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
             .truncate_after(last.map(|l| l.index))
             .map_err(to_io)?;
         let from = last.map_or(0, |l| l.index + 1);
-        inner.cache.split_off(&from);
+        inner.entries.split_off(&from);
         Ok(())
     }
 
@@ -261,8 +285,8 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
         let mut inner = self.lock();
         inner.state.last_purged = Some(log_id);
         inner.save_state()?;
-        let keep = inner.cache.split_off(&(log_id.index + 1));
-        inner.cache = keep;
+        let keep = inner.entries.split_off(&(log_id.index + 1));
+        inner.entries = keep;
         Ok(())
     }
 }

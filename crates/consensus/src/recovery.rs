@@ -66,18 +66,18 @@ pub fn recover(
     };
     let Opened {
         store,
-        entries,
         committed,
         last_purged,
+        first_index,
         warnings,
-    } = DiskLogStore::open(log_dir, base, None).map_err(|e| err(e.to_string()))?;
+    } = DiskLogStore::open(log_dir, base, applied.map_or(0, |a| a.index + 1), None)
+        .map_err(|e| err(e.to_string()))?;
     for w in warnings {
         tracing::warn!("{w}");
     }
     let needs_log = last_purged.is_some_and(|p| p.index > base);
-    let first_on_disk = entries.keys().next().copied();
     let start = applied.map_or(0, |a| a.index + 1);
-    let gap = needs_log && first_on_disk.is_none_or(|first| first > start);
+    let gap = needs_log && first_index.is_none_or(|first| first > start);
     if gap {
         let why = skipped
             .first()
@@ -85,7 +85,7 @@ pub fn recover(
             .unwrap_or_else(|| "no snapshot found".to_string());
         return Err(err(format!(
             "{why}; and no older snapshot plus the log covers the gap (the log on disk starts at {}, the snapshot used ends at {base})",
-            first_on_disk.map_or("nothing".to_string(), |f| f.to_string())
+            first_index.map_or("nothing".to_string(), |f| f.to_string())
         )));
     }
     if !skipped.is_empty() {
@@ -107,7 +107,7 @@ pub fn recover(
         // The log was purged up to a snapshot we could not use: serve the entries
         // after the one we did use again, so consensus sees no hole.
         store
-            .rewind_purged(applied, &entries)
+            .rewind_purged(applied)
             .map_err(|e| err(e.to_string()))?;
     }
     // Purged entries were committed, so the replay reaches at least the purge point.
@@ -115,14 +115,11 @@ pub fn recover(
         .map_or(0, |c| c.index)
         .max(last_purged.map_or(0, |p| p.index));
     let mut replayed = 0u64;
-    for (index, entry) in entries.range(start..) {
-        if *index > upto {
-            break;
-        }
+    store.for_each(start, upto, |entry| {
         apply_entry(&mut tree, entry, &mut membership);
         applied = Some(entry.log_id);
         replayed += 1;
-    }
+    });
     tracing::info!(
         "Replayed {replayed} log entries; last applied zxid 0x{:x}",
         applied.map_or(0, |a| a.index)

@@ -29,7 +29,7 @@ impl StoreBuilder<RaftTypeConfig, DiskLogStore, TreeStateMachine> for Builder {
         let dir = self
             .root
             .join(self.next.fetch_add(1, Ordering::SeqCst).to_string());
-        let opened = DiskLogStore::open(&dir.join("log"), 0, None).map_err(|e| {
+        let opened = DiskLogStore::open(&dir.join("log"), 0, 0, None).map_err(|e| {
             StorageError::from_io_error(
                 openraft::ErrorSubject::Logs,
                 openraft::ErrorVerb::Read,

@@ -160,13 +160,16 @@ async fn no_acknowledged_write_is_lost_across_kill_9() {
         };
         let writer = write_until_error(&client, &mut ledger, &mut rng, &mut next_id, budget);
         tokio::pin!(writer);
-        tokio::select! {
-            _ = &mut writer => {}
-            _ = killer => {}
-        }
+        let finished = tokio::select! {
+            _ = &mut writer => true,
+            _ = killer => false,
+        };
         server.kill9();
-        // Let the writer see the failure; whatever it had in flight stays unacknowledged.
-        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+        if !finished {
+            // Let the writer see the failure; what it had in flight stays unacknowledged.
+            let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+        }
+
         server.restart();
     }
     let client = Client::connect(&server.addr()).await.expect("connect");

@@ -182,7 +182,8 @@ impl<T: Jute> Jute for Vec<T> {
 macro_rules! record {
     ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+
         pub struct $name { $($(#[$fm])* pub $field: $ty),* }
 
         impl $crate::codec::Jute for $name {

@@ -423,8 +423,14 @@ fn read_segment(
                         let index = u64::from_be_bytes(idx);
                         // A later entry with the same or lower index replaces the
                         // tail from there on, as a truncation would have.
-                        out.entries.split_off(&index);
-                        seg.offsets.retain(|(i, _)| *i < index);
+                        if out
+                            .entries
+                            .last_key_value()
+                            .is_some_and(|(last, _)| *last >= index)
+                        {
+                            out.entries.split_off(&index);
+                            seg.offsets.retain(|(i, _)| *i < index);
+                        }
                         out.entries.insert(index, rest[8..].to_vec());
                         seg.offsets.push((index, offset as u64));
                     }

@@ -5,6 +5,8 @@
 //! its operations fails, the earlier ones are rolled back and no event escapes.
 
 use bytes::Bytes;
+use std::sync::Arc;
+
 use corral_jute::records::{perms, Acl, Id};
 use corral_jute::{ErrorCode, OpCode};
 
@@ -32,7 +34,7 @@ enum Undo {
     },
     AclSet {
         path: String,
-        acl: Vec<Acl>,
+        acl: Arc<[Acl]>,
         aversion: i32,
     },
 }
@@ -172,6 +174,7 @@ impl DataTree {
         }
         let parent_path = if cut == 0 { "/" } else { &op.path[..cut] };
         let acl = acl::fixup(&op.acl, ids).ok_or(ErrorCode::InvalidAcl)?;
+        let acl = self.acls.intern(acl);
         let parent = self.lookup(parent_path)?;
         self.require(&parent.acl, ids, perms::CREATE)?;
         let mut path = op.path.clone();
@@ -384,6 +387,7 @@ impl DataTree {
         if version != -1 && version != node.aversion {
             return Err(ErrorCode::BadVersion);
         }
+        let fixed = self.acls.intern(fixed);
         let Some(node) = self.nodes.get_mut(path) else {
             return Err(ErrorCode::NoNode);
         };

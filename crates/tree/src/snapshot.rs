@@ -36,7 +36,7 @@ impl DataTree {
             let n = &self.nodes[p];
             p.write(&mut w);
             n.data.write(&mut w);
-            n.acl.write(&mut w);
+            n.acl.to_vec().write(&mut w);
             for v in [n.czxid, n.mzxid, n.ctime, n.mtime] {
                 v.write(&mut w);
             }
@@ -70,7 +70,7 @@ impl DataTree {
             let p = String::read(&mut r)?;
             let node = Node {
                 data: Option::<Bytes>::read(&mut r)?,
-                acl: Vec::<Acl>::read(&mut r)?,
+                acl: tree.acls.intern(Vec::<Acl>::read(&mut r)?),
                 czxid: i64::read(&mut r)?,
                 mzxid: i64::read(&mut r)?,
                 ctime: i64::read(&mut r)?,

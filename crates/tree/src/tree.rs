@@ -1,6 +1,7 @@
 //! The data tree: nodes by path, sessions and their ephemerals, and the reads.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use corral_jute::records::{Acl, Stat};
@@ -12,7 +13,8 @@ use crate::path;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     pub data: Option<Bytes>,
-    pub acl: Vec<Acl>,
+    /// Shared: nodes with the same ACL point at one list, as in ZooKeeper's ACL cache.
+    pub acl: Arc<[Acl]>,
     pub czxid: i64,
     pub mzxid: i64,
     pub ctime: i64,
@@ -26,7 +28,7 @@ pub struct Node {
 }
 
 impl Node {
-    pub(crate) fn empty(acl: Vec<Acl>) -> Node {
+    pub(crate) fn empty(acl: Arc<[Acl]>) -> Node {
         Node {
             data: Some(Bytes::new()),
             acl,
@@ -117,6 +119,25 @@ pub struct DataTree {
     pub(crate) last_zxid: i64,
     pub(crate) extended_types: bool,
     pub(crate) data_size: u64,
+    pub(crate) acls: AclCache,
+}
+
+/// One shared copy of each distinct ACL list. Trees hold few distinct lists and
+/// millions of nodes, so a node keeps a pointer, not a list.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AclCache {
+    lists: HashMap<Vec<Acl>, Arc<[Acl]>>,
+}
+
+impl AclCache {
+    pub(crate) fn intern(&mut self, acl: Vec<Acl>) -> Arc<[Acl]> {
+        if let Some(shared) = self.lists.get(&acl) {
+            return shared.clone();
+        }
+        let shared: Arc<[Acl]> = acl.clone().into();
+        self.lists.insert(acl, shared.clone());
+        shared
+    }
 }
 
 pub const ZOOKEEPER: &str = "/zookeeper";
@@ -128,17 +149,19 @@ impl DataTree {
     /// `zookeeper.extendedTypesEnabled` and must be the same on every server.
     pub fn new(extended_types: bool) -> DataTree {
         let mut nodes = HashMap::new();
-        let mut root = Node::empty(acl::open());
+        let mut acls = AclCache::default();
+        let open = acls.intern(acl::open());
+        let mut root = Node::empty(open.clone());
         root.children.insert("zookeeper".into());
-        let mut zk = Node::empty(acl::open());
+        let mut zk = Node::empty(open.clone());
         zk.children.insert("quota".into());
         zk.children.insert("config".into());
-        let mut config = Node::empty(acl::read_only());
+        let mut config = Node::empty(acls.intern(acl::read_only()));
         // ZooKeeper sets this node's ACL with version -1, which lands in aversion.
         config.aversion = -1;
         nodes.insert("/".to_string(), root);
         nodes.insert(ZOOKEEPER.to_string(), zk);
-        nodes.insert(QUOTA.to_string(), Node::empty(acl::open()));
+        nodes.insert(QUOTA.to_string(), Node::empty(open));
         nodes.insert(CONFIG.to_string(), config);
         DataTree {
             nodes,
@@ -148,6 +171,7 @@ impl DataTree {
             last_zxid: 0,
             extended_types,
             data_size: 0,
+            acls,
         }
     }
 

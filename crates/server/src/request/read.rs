@@ -235,7 +235,7 @@ fn get_acl(conn: &Conn, tree: &DataTree, path: &str) -> Answer {
         return Err(ErrorCode::NoAuth);
     }
     let acl = if acl::allows(&node.acl, &ids, perms::ADMIN) {
-        node.acl.clone()
+        node.acl.to_vec()
     } else {
         node.acl.iter().map(mask_digest).collect()
     };
