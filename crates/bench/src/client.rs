@@ -83,8 +83,7 @@ impl Client {
         let w = waiters.clone();
         tokio::spawn(async move {
             while let Ok(len) = rd.read_i32().await {
-                let mut buf
- = vec![0u8; len.max(0) as usize];
+                let mut buf = vec![0u8; len.max(0) as usize];
                 if rd.read_exact(&mut buf).await.is_err() {
                     break;
                 }

@@ -117,6 +117,9 @@ impl TreeStateMachine {
     }
 }
 
+/// Nodes written per read-lock hold while a snapshot is taken.
+const SNAPSHOT_CHUNK: usize = 4096;
+
 /// Applies one entry to a tree, as both the running state machine and recovery do.
 pub fn apply_entry(
     tree: &mut DataTree,
@@ -145,7 +148,8 @@ fn noop() -> Txn {
 }
 
 pub struct TreeSnapshotBuilder {
-    tree: Bytes,
+    tree: SharedTree,
+    writer: std::sync::Mutex<Option<corral_tree::snapshot::SnapshotWriter>>,
     meta: SnapshotMeta,
     store: SnapshotStore,
     observer: Arc<dyn ApplyObserver>,
@@ -157,16 +161,26 @@ impl RaftSnapshotBuilder<TypeConfig> for TreeSnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         let index = self.meta.last_log_id.map_or(0, |l| l.index);
         let started = std::time::Instant::now();
+        let Some(mut writer) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Err(io::Error::other("snapshot already built"));
+        };
+        // A chunk at a time under the read lock, so writes wait a few milliseconds
+        // at most while a large tree is written out.
+        while !writer.is_done() {
+            self.tree.read().snapshot_step(&mut writer, SNAPSHOT_CHUNK);
+            tokio::task::yield_now().await;
+        }
+        let bytes = self.tree.write().finish_snapshot(writer)?;
         let store = self.store.clone();
         let meta = self.meta.clone();
-        let tree = self.tree.clone();
-        let size = tokio::task::spawn_blocking(move || store.write(index, &meta, &tree))
+        let data = bytes.clone();
+        let size = tokio::task::spawn_blocking(move || store.write(index, &meta, &data))
             .await
             .map_err(io::Error::other)??;
         self.observer.snapshot_taken(index, size, started.elapsed());
         Ok(Snapshot {
             meta: self.meta.clone(),
-            snapshot: self.tree.clone(),
+            snapshot: bytes,
         })
     }
 }
@@ -203,9 +217,10 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        let tree = self.tree.read().encode_snapshot();
+        let writer = self.tree.write().begin_snapshot();
         TreeSnapshotBuilder {
-            tree,
+            tree: self.tree.clone(),
+            writer: std::sync::Mutex::new(Some(writer)),
             meta: SnapshotMeta {
                 last_log_id: self.last_applied,
                 last_membership: self.membership.clone(),

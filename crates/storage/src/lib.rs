@@ -3,8 +3,8 @@
 //! This crate owns the formats and nothing above them: the write-ahead log of
 //! segment files with length- and CRC-framed records (`record`, `wal`), the group
 //! commit that makes one fsync cover every append waiting on it (`flusher`), small
-//! atomically replaced state files (`state_file`), and compressed, checksummed
-//! snapshot files (`snapshot`). Records are opaque bytes here; the consensus layer
+//! atomically replaced state files (`state_file`), and checksummed snapshot files
+//! (`snapshot`); the tree arrives already compressed. Records are opaque bytes here; the consensus layer
 //! decides what they mean.
 
 pub mod flusher;

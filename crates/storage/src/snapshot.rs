@@ -1,11 +1,11 @@
 //! Snapshot files: `snapshot-<last index>.snap` in the snapshot directory.
 //!
-//! Layout: magic, format version, last index, the consensus metadata (opaque bytes),
-//! the LZ4-compressed tree, then a CRC32C of everything before it and a closing
-//! magic. Written to a temporary name, fsynced, renamed, directory fsynced: a crash
+//! Layout: magic, format version, last index, the consensus metadata and the tree
+//! (both opaque bytes; the tree arrives compressed), then a CRC32C of everything
+//! before it and a closing magic. Written to a temporary name, fsynced, renamed, directory fsynced: a crash
 //! leaves the old set of snapshots or the new one, never a half file under a real name.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::{sync_dir, StorageError};
@@ -41,11 +41,7 @@ pub fn write(
     buf.extend_from_slice(&(meta.len() as u32).to_be_bytes());
     buf.extend_from_slice(meta);
     buf.extend_from_slice(&(tree.len() as u64).to_be_bytes());
-    let mut enc = lz4_flex::frame::FrameEncoder::new(buf);
-    enc.write_all(tree).map_err(|e| StorageError::io(dir, e))?;
-    let mut buf = enc
-        .finish()
-        .map_err(|e| StorageError::io(dir, std::io::Error::other(e)))?;
+    buf.extend_from_slice(tree);
     let crc = crc32c::crc32c(&buf);
     buf.extend_from_slice(&crc.to_be_bytes());
     buf.extend_from_slice(END);
@@ -106,13 +102,10 @@ pub fn read(path: &Path) -> Result<SnapshotFile, StorageError> {
     }
     let meta = buf[fixed..meta_end].to_vec();
     let tree_len = be64(meta_end) as usize;
-    let mut tree = Vec::with_capacity(tree_len.min(1 << 30));
-    lz4_flex::frame::FrameDecoder::new(&buf[meta_end + 8..body_end])
-        .read_to_end(&mut tree)
-        .map_err(|e| corrupt(meta_end + 8, &format!("cannot decompress the tree: {e}")))?;
-    if tree.len() != tree_len {
-        return Err(corrupt(meta_end + 8, "tree length does not match"));
+    if meta_end + 8 + tree_len != body_end {
+        return Err(corrupt(meta_end, "tree length does not match the file"));
     }
+    let tree = buf[meta_end + 8..body_end].to_vec();
     Ok(SnapshotFile { index, meta, tree })
 }
 

@@ -228,6 +228,8 @@ impl DataTree {
     }
 
     fn insert(&mut self, cx: &mut Ctx<'_>, parent_path: &str, path: String, node: Node) {
+        self.remember(parent_path);
+        self.remember(&path);
         let owner = node.ephemeral_owner;
         self.data_size += (path.len() + node.data_len()) as u64;
         if let Some(parent) = self.nodes.get_mut(parent_path) {
@@ -310,6 +312,8 @@ impl DataTree {
     }
 
     fn remove(&mut self, cx: &mut Ctx<'_>, parent_path: String, path: &str) {
+        self.remember(path);
+        self.remember(&parent_path);
         let Some(node) = self.nodes.remove(path) else {
             return;
         };
@@ -352,6 +356,7 @@ impl DataTree {
             return Err(ErrorCode::BadVersion);
         }
         let old_len = node.data_len();
+        self.remember(path);
         let Some(node) = self.nodes.get_mut(path) else {
             return Err(ErrorCode::NoNode);
         };
@@ -388,6 +393,7 @@ impl DataTree {
             return Err(ErrorCode::BadVersion);
         }
         let fixed = self.acls.intern(fixed);
+        self.remember(path);
         let Some(node) = self.nodes.get_mut(path) else {
             return Err(ErrorCode::NoNode);
         };

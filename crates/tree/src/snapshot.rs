@@ -1,6 +1,19 @@
-//! The tree's snapshot encoding: every node with its Stat and ACL, and the session
-//! table. Children, ephemeral, container and TTL indexes are rebuilt on load, so a
-//! snapshot cannot disagree with itself.
+//! The tree's snapshot: every node with its Stat and ACL, and the session table,
+//! LZ4-compressed as it is written. Children, ephemeral, container and TTL indexes
+//! are rebuilt on load, so a snapshot cannot disagree with itself.
+//!
+//! A snapshot is taken without stopping writes. `begin_snapshot` notes the zxid and
+//! copies the (small) session table; `snapshot_step` then encodes the nodes in path
+//! order a chunk at a time, each chunk under the tree's read lock only. Meanwhile
+//! `remember` keeps, for each node the walk has not reached yet, its state before its
+//! first change: the walk writes that pre-image instead of the live node, skips nodes
+//! created since, and `finish_snapshot` adds the ones deleted since. The result is the
+//! tree exactly as it was at `begin_snapshot`.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Write};
+use std::ops::Bound;
+use std::sync::Mutex;
 
 use bytes::{Bytes, BytesMut};
 use corral_jute::records::Acl;
@@ -9,54 +22,210 @@ use corral_jute::{Jute, JuteError, Reader};
 use crate::path;
 use crate::tree::{DataTree, Node, Session};
 
-const MAGIC: &[u8; 8] = b"CRLTREE1";
+const MAGIC: &[u8; 8] = b"CRLTREE2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error("not a Corral tree snapshot (bad magic)")]
     BadMagic,
+    #[error("snapshot does not decompress: {0}")]
+    Compression(String),
     #[error("snapshot record malformed: {0}")]
     Malformed(#[from] JuteError),
     #[error("snapshot names node {0} whose parent is missing")]
     Orphan(String),
 }
 
-impl DataTree {
-    /// Encodes the whole tree. Nodes go out sorted by path so that equal trees give
-    /// equal bytes and parents come before their children.
-    pub fn encode_snapshot(&self) -> Bytes {
-        let mut w = BytesMut::with_capacity(64 + self.data_size as usize * 2);
-        w.extend_from_slice(MAGIC);
-        self.last_zxid.write(&mut w);
-        self.extended_types.write(&mut w);
-        let mut paths: Vec<&String> = self.nodes.keys().collect();
-        paths.sort();
-        (paths.len() as i32).write(&mut w);
-        for p in paths {
-            let n = &self.nodes[p];
-            p.write(&mut w);
-            n.data.write(&mut w);
-            n.acl.to_vec().write(&mut w);
-            for v in [n.czxid, n.mzxid, n.ctime, n.mtime] {
-                v.write(&mut w);
-            }
-            for v in [n.version, n.cversion, n.aversion] {
-                v.write(&mut w);
-            }
-            n.ephemeral_owner.write(&mut w);
-            n.pzxid.write(&mut w);
+/// Pre-images of nodes changed while a snapshot is being written.
+#[derive(Debug, Default)]
+pub struct Journal {
+    /// A node's state before its first change (without children, which decode
+    /// rebuilds), or `None` if it did not exist when the snapshot began.
+    preimages: HashMap<String, Option<Node>>,
+    /// The last path the walk has written; changes at or before it need no record.
+    cursor: Mutex<Option<String>>,
+}
+
+/// A copy of a tree is not writing a snapshot: its journal starts empty.
+impl Clone for Journal {
+    fn clone(&self) -> Self {
+        Journal::default()
+    }
+}
+
+/// A snapshot being written.
+pub struct SnapshotWriter {
+    out: lz4_flex::frame::FrameEncoder<Vec<u8>>,
+    scratch: BytesMut,
+    from_journal: HashSet<String>,
+    done: bool,
+    failed: Option<std::io::Error>,
+}
+
+impl SnapshotWriter {
+    fn put(&mut self, path: &str, n: &Node) {
+        self.scratch.clear();
+        let w = &mut self.scratch;
+        path.to_string().write(w);
+        n.data.write(w);
+        n.acl.to_vec().write(w);
+        for v in [n.czxid, n.mzxid, n.ctime, n.mtime] {
+            v.write(w);
         }
-        (self.sessions.len() as i32).write(&mut w);
-        for (id, s) in &self.sessions {
-            id.write(&mut w);
-            s.timeout.write(&mut w);
-            s.passwd.write(&mut w);
+        for v in [n.version, n.cversion, n.aversion] {
+            v.write(w);
         }
-        w.freeze()
+        n.ephemeral_owner.write(w);
+        n.pzxid.write(w);
+        self.flush_scratch();
     }
 
-    pub fn decode_snapshot(buf: &[u8]) -> Result<DataTree, SnapshotError> {
-        let mut r = Reader::new(buf);
+    fn flush_scratch(&mut self) {
+        if self.failed.is_none() {
+            if let Err(e) = self.out.write_all(&self.scratch) {
+                self.failed = Some(e);
+            }
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
+fn image(n: &Node) -> Node {
+    Node {
+        data: n.data.clone(),
+        acl: n.acl.clone(),
+        children: Default::default(),
+        ..*n
+    }
+}
+
+impl DataTree {
+    /// Records a node's state before it changes, if a snapshot that has not yet
+    /// written it is running.
+    pub(crate) fn remember(&mut self, path: &str) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        if journal.preimages.contains_key(path) {
+            return;
+        }
+        let passed = journal
+            .cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            .is_some_and(|c| path <= c);
+        if passed {
+            return;
+        }
+        journal
+            .preimages
+            .insert(path.to_string(), self.nodes.get(path).map(image));
+    }
+
+    /// Starts a snapshot of the tree as it is now.
+    pub fn begin_snapshot(&mut self) -> SnapshotWriter {
+        self.journal = Some(Journal::default());
+        let mut w = SnapshotWriter {
+            out: lz4_flex::frame::FrameEncoder::new(Vec::new()),
+            scratch: BytesMut::with_capacity(4096),
+            from_journal: HashSet::new(),
+            done: false,
+            failed: None,
+        };
+        w.scratch.extend_from_slice(MAGIC);
+        self.last_zxid.write(&mut w.scratch);
+        self.extended_types.write(&mut w.scratch);
+        (self.sessions.len() as i32).write(&mut w.scratch);
+        for (id, s) in &self.sessions {
+            id.write(&mut w.scratch);
+            s.timeout.write(&mut w.scratch);
+            s.passwd.write(&mut w.scratch);
+        }
+        w.flush_scratch();
+        w
+    }
+
+    /// Writes up to `max` more nodes. Call under the read lock until `is_done`.
+    pub fn snapshot_step(&self, w: &mut SnapshotWriter, max: usize) {
+        let Some(journal) = self.journal.as_ref() else {
+            w.done = true;
+            return;
+        };
+        let start = journal
+            .cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let range = match &start {
+            Some(c) => (Bound::Excluded(c.as_str()), Bound::Unbounded),
+            None => (Bound::Unbounded, Bound::Unbounded),
+        };
+        let mut last = None;
+        let mut count = 0;
+        for (p, node) in self.nodes.range::<str, _>(range).take(max) {
+            match journal.preimages.get(p) {
+                Some(Some(before)) => {
+                    w.put(p, before);
+                    w.from_journal.insert(p.clone());
+                }
+                Some(None) => {
+                    w.from_journal.insert(p.clone());
+                }
+                None => w.put(p, node),
+            }
+            last = Some(p);
+            count += 1;
+        }
+        if count < max {
+            w.done = true;
+        }
+        if let Some(p) = last {
+            *journal.cursor.lock().unwrap_or_else(|p| p.into_inner()) = Some(p.clone());
+        }
+    }
+
+    /// Adds the nodes deleted while the walk ran and ends the snapshot.
+    pub fn finish_snapshot(&mut self, mut w: SnapshotWriter) -> std::io::Result<Bytes> {
+        if let Some(journal) = self.journal.take() {
+            for (p, before) in journal.preimages {
+                if let Some(before) = before {
+                    if !w.from_journal.contains(&p) && !self.nodes.contains_key(&p) {
+                        w.put(&p, &before);
+                    }
+                }
+            }
+        }
+        w.scratch.clear();
+        String::new().write(&mut w.scratch);
+        w.flush_scratch();
+        if let Some(e) = w.failed {
+            return Err(e);
+        }
+        w.out
+            .finish()
+            .map(Bytes::from)
+            .map_err(std::io::Error::other)
+    }
+
+    /// The whole snapshot at once, for tests and small trees.
+    pub fn encode_snapshot(&mut self) -> Bytes {
+        let mut w = self.begin_snapshot();
+        while !w.is_done() {
+            self.snapshot_step(&mut w, usize::MAX);
+        }
+        self.finish_snapshot(w).unwrap_or_default()
+    }
+
+    pub fn decode_snapshot(compressed: &[u8]) -> Result<DataTree, SnapshotError> {
+        let mut buf = Vec::with_capacity(compressed.len() * 3);
+        lz4_flex::frame::FrameDecoder::new(compressed)
+            .read_to_end(&mut buf)
+            .map_err(|e| SnapshotError::Compression(e.to_string()))?;
+        let mut r = Reader::new(&buf);
         if r.take(MAGIC.len())? != MAGIC {
             return Err(SnapshotError::BadMagic);
         }
@@ -64,10 +233,21 @@ impl DataTree {
         let mut tree = DataTree::new(bool::read(&mut r)?);
         tree.nodes.clear();
         tree.last_zxid = last_zxid;
-        let count = i32::read(&mut r)?;
-        let mut nodes = Vec::with_capacity(count.clamp(0, 1 << 20) as usize);
-        for _ in 0..count {
+        let sessions = i32::read(&mut r)?;
+        for _ in 0..sessions {
+            let id = i64::read(&mut r)?;
+            let session = Session {
+                timeout: i32::read(&mut r)?,
+                passwd: Bytes::read(&mut r)?,
+                ephemerals: Default::default(),
+            };
+            tree.sessions.insert(id, session);
+        }
+        loop {
             let p = String::read(&mut r)?;
+            if p.is_empty() {
+                break;
+            }
             let node = Node {
                 data: Option::<Bytes>::read(&mut r)?,
                 acl: tree.acls.intern(Vec::<Acl>::read(&mut r)?),
@@ -82,29 +262,23 @@ impl DataTree {
                 pzxid: i64::read(&mut r)?,
                 children: Default::default(),
             };
-            nodes.push((p, node));
-        }
-        let sessions = i32::read(&mut r)?;
-        for _ in 0..sessions {
-            let id = i64::read(&mut r)?;
-            let session = Session {
-                timeout: i32::read(&mut r)?,
-                passwd: Bytes::read(&mut r)?,
-                ephemerals: Default::default(),
-            };
-            tree.sessions.insert(id, session);
-        }
-        for (p, node) in nodes {
-            if let Some(parent) = path::parent(&p) {
-                let parent = tree
-                    .nodes
-                    .get_mut(parent)
-                    .ok_or_else(|| SnapshotError::Orphan(p.clone()))?;
-                parent.children.insert(path::name(&p).to_string());
-            }
             tree.data_size += (p.len() + node.data_len()) as u64;
             tree.track_owner(&p, node.ephemeral_owner);
             tree.nodes.insert(p, node);
+        }
+        // Link children in path order, which puts every parent before its children.
+        let paths: Vec<String> = tree
+            .nodes
+            .keys()
+            .filter(|p| p.as_str() != "/")
+            .cloned()
+            .collect();
+        for p in paths {
+            let parent = path::parent(&p).unwrap_or("/");
+            let Some(parent) = tree.nodes.get_mut(parent) else {
+                return Err(SnapshotError::Orphan(p));
+            };
+            parent.children.insert(path::name(&p).to_string());
         }
         Ok(tree)
     }
@@ -115,15 +289,28 @@ mod tests {
     use super::*;
     use crate::txn::{CreateOp, Txn, TxnOp};
 
-    #[test]
-    fn round_trip_keeps_everything() {
-        let mut t = DataTree::new(true);
-        let txn = |op| Txn {
+    fn txn(op: TxnOp) -> Txn {
+        Txn {
             session_id: 9,
             time: 5,
             identity: vec![],
             op,
-        };
+        }
+    }
+
+    fn create(path: &str, flags: i32) -> TxnOp {
+        TxnOp::Create(CreateOp {
+            opcode: if flags == 4 { 19 } else { 1 },
+            path: path.into(),
+            data: None,
+            acl: crate::acl::open(),
+            flags,
+            ttl: -1,
+        })
+    }
+
+    fn sample() -> DataTree {
+        let mut t = DataTree::new(true);
         t.apply(
             1,
             &txn(TxnOp::CreateSession {
@@ -132,16 +319,14 @@ mod tests {
             }),
         );
         for (i, (p, flags)) in [("/a", 0), ("/a/b", 1), ("/c", 4)].into_iter().enumerate() {
-            let op = CreateOp {
-                opcode: if flags == 4 { 19 } else { 1 },
-                path: p.into(),
-                data: None,
-                acl: crate::acl::open(),
-                flags,
-                ttl: -1,
-            };
-            t.apply(2 + i as i64, &txn(TxnOp::Create(op)));
+            t.apply(2 + i as i64, &txn(create(p, flags)));
         }
+        t
+    }
+
+    #[test]
+    fn round_trip_keeps_everything() {
+        let mut t = sample();
         let bytes = t.encode_snapshot();
         let back = DataTree::decode_snapshot(&bytes).map_err(|e| e.to_string());
         let back = back
@@ -151,10 +336,43 @@ mod tests {
             back,
             Ok((t.nodes.clone(), t.sessions.clone(), t.containers.clone()))
         );
-        assert!(DataTree::decode_snapshot(&bytes[..bytes.len() - 3]).is_err());
-        assert!(matches!(
-            DataTree::decode_snapshot(b"garbage!garbage!"),
-            Err(SnapshotError::BadMagic)
-        ));
+        assert!(DataTree::decode_snapshot(&bytes[..bytes.len() / 2]).is_err());
+
+        assert!(DataTree::decode_snapshot(b"garbage!garbage!").is_err());
+    }
+
+    #[test]
+    fn changes_during_the_walk_do_not_leak_in() {
+        let mut t = sample();
+        for i in 0..50 {
+            t.apply(10 + i, &txn(create(&format!("/n{i:02}"), 0)));
+        }
+        let expected = t.clone();
+        let mut w = t.begin_snapshot();
+        t.snapshot_step(&mut w, 20);
+        // Behind the cursor, ahead of it, deleted, created, changed.
+        let set = |p: &str| TxnOp::SetData {
+            path: p.into(),
+            data: Some(Bytes::from_static(b"new")),
+            version: -1,
+        };
+        t.apply(100, &txn(set("/a")));
+        t.apply(101, &txn(set("/n40")));
+        t.apply(
+            102,
+            &txn(TxnOp::Delete {
+                path: "/n45".into(),
+                version: -1,
+            }),
+        );
+        t.apply(103, &txn(create("/n99", 0)));
+        t.apply(104, &txn(create("/n00/x", 0)));
+        while !w.is_done() {
+            t.snapshot_step(&mut w, 7);
+        }
+        let bytes = t.finish_snapshot(w).map_err(|e| e.to_string());
+        let back = bytes.and_then(|b| DataTree::decode_snapshot(&b).map_err(|e| e.to_string()));
+        assert_eq!(back.map(|b| b.nodes), Ok(expected.nodes));
+        assert!(t.journal.is_none());
     }
 }

@@ -112,7 +112,8 @@ pub struct Event {
 /// The replicated state: ZooKeeper's `DataTree` plus its session table.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    pub(crate) nodes: HashMap<String, Node>,
+    /// Ordered by path, so a snapshot can walk it a chunk at a time.
+    pub(crate) nodes: BTreeMap<String, Node>,
     pub(crate) sessions: BTreeMap<i64, Session>,
     pub(crate) containers: BTreeSet<String>,
     pub(crate) ttls: BTreeSet<String>,
@@ -120,6 +121,8 @@ pub struct DataTree {
     pub(crate) extended_types: bool,
     pub(crate) data_size: u64,
     pub(crate) acls: AclCache,
+    /// Present while a snapshot is being written (see `snapshot`).
+    pub(crate) journal: Option<crate::snapshot::Journal>,
 }
 
 /// One shared copy of each distinct ACL list. Trees hold few distinct lists and
@@ -148,7 +151,7 @@ impl DataTree {
     /// A fresh tree with ZooKeeper's system nodes. `extended_types` is
     /// `zookeeper.extendedTypesEnabled` and must be the same on every server.
     pub fn new(extended_types: bool) -> DataTree {
-        let mut nodes = HashMap::new();
+        let mut nodes = BTreeMap::new();
         let mut acls = AclCache::default();
         let open = acls.intern(acl::open());
         let mut root = Node::empty(open.clone());
@@ -172,6 +175,7 @@ impl DataTree {
             extended_types,
             data_size: 0,
             acls,
+            journal: None,
         }
     }
 
