@@ -46,6 +46,9 @@ pub struct Cli {
     /// One JSON line per run instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Print the wall-clock time of every request slower than this (to find stalls).
+    #[arg(long)]
+    pub slow_ms: Option<u64>,
     #[command(subcommand)]
     pub workload: Workload,
 }

@@ -102,6 +102,7 @@ where
         deadline: Instant::now() + Duration::from_secs_f64(cli.seconds),
     });
     let op = Arc::new(op);
+    let slow_us = cli.slow_ms.map(|ms| ms * 1000);
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -115,8 +116,15 @@ where
                     let t0 = Instant::now();
                     match c.call(code, &body).await {
                         Ok(r) => {
-                            s.latencies_us
-                                .push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                            let us = t0.elapsed().as_micros().min(u32::MAX as u128) as u32;
+                            s.latencies_us.push(us);
+                            if slow_us.is_some_and(|limit| u64::from(us) > limit) {
+                                let now = std::time::SystemTime::now()
+                                    .duration_since(std::time::UNIX_EPOCH)
+                                    .map(|d| d.as_millis())
+                                    .unwrap_or(0);
+                                eprintln!("slow: {us} us, completed at {now} ms");
+                            }
                             if r.err != 0 {
                                 s.errors += 1;
                             }
@@ -419,8 +427,15 @@ async fn probe(cli: &Cli, path: &str, timeout: f64) -> Result<(), ClientError> {
     }
     .to_bytes();
     loop {
-        if let Ok(c) = Client::connect(&cli.server, 30_000, None).await {
-            if let Ok(r) = c.call(OpCode::GetData, &body).await {
+        // A server that is still starting may accept the connection and not answer:
+        // every attempt has a deadline.
+        let attempt = async {
+            let c = Client::connect(&cli.server, 30_000, None).await.ok()?;
+            let r = c.call(OpCode::GetData, &body).await.ok()?;
+            Some((c, r))
+        };
+        if let Ok(Some((c, r))) = tokio::time::timeout(Duration::from_millis(500), attempt).await {
+            {
                 if r.err == 0 {
                     let ms = started.elapsed().as_millis();
                     if cli.json {

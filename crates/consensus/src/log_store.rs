@@ -154,8 +154,19 @@ impl DiskLogStore {
     }
 
     /// Removes log segments wholly at or below `upto` (autopurge, behind snapshots).
+    /// The purge point is made durable first, so a restart never looks for entries
+    /// in a deleted segment; the files are deleted without holding the log's lock.
     pub fn purge_segments(&self, upto: u64) -> Result<usize, StorageError> {
-        self.lock().wal.purge_upto(upto)
+        let (dir, doomed) = {
+            let mut inner = self.lock();
+            inner
+                .save_state()
+                .map_err(|e| StorageError::io(inner.state_path.clone(), e))?;
+            let dir = inner.wal.dir().to_path_buf();
+            (dir, inner.wal.detach_upto(upto))
+        };
+        corral_storage::wal::remove_files(&dir, &doomed)?;
+        Ok(doomed.len())
     }
 
     /// Bytes of log on disk, for `dirs` and metrics.
@@ -280,13 +291,19 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
     }
 
     /// Forgets entries up to `log_id`. Their segment files stay until autopurge, so
-    /// that an older snapshot plus the log can still rebuild the tree.
+    /// that an older snapshot plus the log can still rebuild the tree. The purge
+    /// point is written to disk only when autopurge deletes segments: a stale one
+    /// after a crash just means a few entries that are still on disk are served again.
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
-        let mut inner = self.lock();
-        inner.state.last_purged = Some(log_id);
-        inner.save_state()?;
-        let keep = inner.entries.split_off(&(log_id.index + 1));
-        inner.entries = keep;
+        let purged = {
+            let mut inner = self.lock();
+            inner.state.last_purged = Some(log_id);
+            let keep = inner.entries.split_off(&(log_id.index + 1));
+            std::mem::replace(&mut inner.entries, keep)
+        };
+        // A snapshot's worth of entries takes a while to free; appends should not
+        // wait for that, so it happens on a thread of its own.
+        std::thread::spawn(move || drop(purged));
         Ok(())
     }
 }

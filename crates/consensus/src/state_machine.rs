@@ -117,6 +117,16 @@ impl TreeStateMachine {
     }
 }
 
+/// Runs the calling thread at nice 10 (Linux), for background work.
+fn lower_priority() {
+    // SAFETY: setpriority on the calling thread's id changes only its scheduling
+    // priority; a failure is harmless and ignored.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
 /// Nodes written per read-lock hold while a snapshot is taken.
 const SNAPSHOT_CHUNK: usize = 4096;
 
@@ -164,19 +174,23 @@ impl RaftSnapshotBuilder<TypeConfig> for TreeSnapshotBuilder {
         let Some(mut writer) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Err(io::Error::other("snapshot already built"));
         };
-        // A chunk at a time under the read lock, so writes wait a few milliseconds
-        // at most while a large tree is written out.
-        while !writer.is_done() {
-            self.tree.read().snapshot_step(&mut writer, SNAPSHOT_CHUNK);
-            tokio::task::yield_now().await;
-        }
-        let bytes = self.tree.write().finish_snapshot(writer)?;
+        let tree = self.tree.clone();
         let store = self.store.clone();
         let meta = self.meta.clone();
-        let data = bytes.clone();
-        let size = tokio::task::spawn_blocking(move || store.write(index, &meta, &data))
-            .await
-            .map_err(io::Error::other)??;
+        // A thread of its own at a lower priority: the walk and the compression are
+        // CPU work that must not take turns away from requests. The read lock is held
+        // a chunk at a time, so writes wait a few milliseconds at most.
+        let (bytes, size) = tokio::task::spawn_blocking(move || -> io::Result<(Bytes, u64)> {
+            lower_priority();
+            while !writer.is_done() {
+                tree.read().snapshot_step(&mut writer, SNAPSHOT_CHUNK);
+            }
+            let bytes = tree.write().finish_snapshot(writer)?;
+            let size = store.write(index, &meta, &bytes)?;
+            Ok((bytes, size))
+        })
+        .await
+        .map_err(io::Error::other)??;
         self.observer.snapshot_taken(index, size, started.elapsed());
         Ok(Snapshot {
             meta: self.meta.clone(),

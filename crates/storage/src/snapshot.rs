@@ -13,6 +13,8 @@ use crate::{sync_dir, StorageError};
 const MAGIC: &[u8; 8] = b"CRLSNAP1";
 const END: &[u8; 8] = b"CRLSNEND";
 const VERSION: u32 = 1;
+/// Bytes written between syncs of a snapshot file.
+const SYNC_EVERY: usize = 1 << 20;
 
 /// A snapshot read back from disk.
 #[derive(Debug)]
@@ -49,9 +51,14 @@ pub fn write(
     let path = dir.join(name(index));
     let tmp = dir.join(format!("{}.tmp", name(index)));
     let mut f = std::fs::File::create(&tmp).map_err(|e| StorageError::io(&tmp, e))?;
-    f.write_all(&buf)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| StorageError::io(&tmp, e))?;
+    // Synced a piece at a time: one large flush at the end would hold the disk for
+    // long enough to stall the transaction log's fsyncs behind it.
+    for piece in buf.chunks(SYNC_EVERY) {
+        f.write_all(piece)
+            .and_then(|_| f.sync_data())
+            .map_err(|e| StorageError::io(&tmp, e))?;
+    }
+    f.sync_all().map_err(|e| StorageError::io(&tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| StorageError::io(&path, e))?;
     sync_dir(dir)?;
     Ok((path, buf.len() as u64))

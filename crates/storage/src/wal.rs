@@ -297,23 +297,27 @@ impl Wal {
         sync_dir(&self.dir)
     }
 
-    /// Deletes segments whose entries are all at or below `upto`; the newest
-    /// segment always stays. Returns how many files went.
-    pub fn purge_upto(&mut self, upto: u64) -> Result<usize, StorageError> {
-        let mut removed = 0;
+    /// Forgets segments whose entries are all at or below `upto` (the newest segment
+    /// always stays) and returns their files for the caller to delete, outside any
+    /// lock that appends wait on.
+    pub fn detach_upto(&mut self, upto: u64) -> Vec<PathBuf> {
+        let mut doomed = Vec::new();
         while self.segments.len() > 1 {
             let next_first = self.segments[1].first;
             if next_first.saturating_sub(1) > upto {
                 break;
             }
-            let seg = self.segments.remove(0);
-            std::fs::remove_file(&seg.path).map_err(|e| StorageError::io(&seg.path, e))?;
-            removed += 1;
+            doomed.push(self.segments.remove(0).path);
         }
-        if removed > 0 {
-            sync_dir(&self.dir)?;
-        }
-        Ok(removed)
+        doomed
+    }
+
+    /// Deletes segments whose entries are all at or below `upto`; the newest
+    /// segment always stays. Returns how many files went.
+    pub fn purge_upto(&mut self, upto: u64) -> Result<usize, StorageError> {
+        let doomed = self.detach_upto(upto);
+        remove_files(&self.dir, &doomed)?;
+        Ok(doomed.len())
     }
 
     /// Segment files with their first index, oldest first.
@@ -337,6 +341,17 @@ impl Wal {
             .map(|m| m.len())
             .sum()
     }
+}
+
+/// Deletes detached segment files and makes the deletion durable.
+pub fn remove_files(dir: &Path, files: &[PathBuf]) -> Result<(), StorageError> {
+    for f in files {
+        std::fs::remove_file(f).map_err(|e| StorageError::io(f, e))?;
+    }
+    if !files.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// Reads every segment in `dir` without changing anything: for inspection tools.
