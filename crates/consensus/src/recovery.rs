@@ -32,6 +32,7 @@ pub fn recover(
 ) -> Result<Recovered, ConsensusError> {
     let mut skipped = Vec::new();
     let mut chosen = None;
+    let started = std::time::Instant::now();
     for (index, path) in snapshot::list(snap_dir) {
         match snapshot::read(&path) {
             Ok(file) => {
@@ -46,14 +47,16 @@ pub fn recover(
     }
     let (mut tree, mut applied, mut membership, base) = match &chosen {
         Some((index, path, file)) => {
+            let read_ms = started.elapsed().as_millis();
             let tree = DataTree::decode_snapshot(&file.tree)
                 .map_err(|e| err(format!("{}: tree does not decode: {e}", path.display())))?;
             let meta: SnapshotMeta = postcard::from_bytes(&file.meta)
                 .map_err(|e| err(format!("{}: metadata does not decode: {e}", path.display())))?;
             tracing::info!(
-                "Loaded snapshot {} (last zxid 0x{index:x}, {} nodes)",
+                "Loaded snapshot {} (last zxid 0x{index:x}, {} nodes) in {} ms ({read_ms} ms reading and checking, the rest decoding)",
                 path.display(),
-                tree.node_count()
+                tree.node_count(),
+                started.elapsed().as_millis()
             );
             (tree, meta.last_log_id, meta.last_membership, *index)
         }
@@ -114,6 +117,7 @@ pub fn recover(
     let upto = committed
         .map_or(0, |c| c.index)
         .max(last_purged.map_or(0, |p| p.index));
+    let replay_started = std::time::Instant::now();
     let mut replayed = 0u64;
     store.for_each(start, upto, |entry| {
         apply_entry(&mut tree, entry, &mut membership);
@@ -121,7 +125,9 @@ pub fn recover(
         replayed += 1;
     });
     tracing::info!(
-        "Replayed {replayed} log entries; last applied zxid 0x{:x}",
+        "Replayed {replayed} log entries in {} ms ({} ms since recovery began); last applied zxid 0x{:x}",
+        replay_started.elapsed().as_millis(),
+        started.elapsed().as_millis(),
         applied.map_or(0, |a| a.index)
     );
     Ok(Recovered {

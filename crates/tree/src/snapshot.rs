@@ -22,7 +22,7 @@ use corral_jute::{Jute, JuteError, Reader};
 use crate::path;
 use crate::tree::{DataTree, Node, Session};
 
-const MAGIC: &[u8; 8] = b"CRLTREE2";
+const MAGIC: &[u8; 8] = b"CRLTREE3";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -56,6 +56,8 @@ impl Clone for Journal {
 /// A snapshot being written.
 pub struct SnapshotWriter {
     out: lz4_flex::frame::FrameEncoder<Vec<u8>>,
+    /// Each distinct (interned) ACL list once, by address; nodes carry the index.
+    acls: HashMap<usize, (u32, std::sync::Arc<[Acl]>)>,
     scratch: BytesMut,
     from_journal: HashSet<String>,
     done: bool,
@@ -66,9 +68,15 @@ impl SnapshotWriter {
     fn put(&mut self, path: &str, n: &Node) {
         self.scratch.clear();
         let w = &mut self.scratch;
+        let next = self.acls.len() as u32;
+        let acl_index = self
+            .acls
+            .entry(std::sync::Arc::as_ptr(&n.acl) as *const Acl as usize)
+            .or_insert_with(|| (next, n.acl.clone()))
+            .0;
         path.to_string().write(w);
         n.data.write(w);
-        n.acl.to_vec().write(w);
+        (acl_index as i32).write(w);
         for v in [n.czxid, n.mzxid, n.ctime, n.mtime] {
             v.write(w);
         }
@@ -131,6 +139,7 @@ impl DataTree {
         self.journal = Some(Journal::default());
         let mut w = SnapshotWriter {
             out: lz4_flex::frame::FrameEncoder::new(Vec::new()),
+            acls: HashMap::new(),
             scratch: BytesMut::with_capacity(4096),
             from_journal: HashSet::new(),
             done: false,
@@ -201,6 +210,12 @@ impl DataTree {
         }
         w.scratch.clear();
         String::new().write(&mut w.scratch);
+        let mut table: Vec<_> = w.acls.values().collect();
+        table.sort_by_key(|(i, _)| *i);
+        (table.len() as i32).write(&mut w.scratch);
+        for (_, acl) in table {
+            acl.to_vec().write(&mut w.scratch);
+        }
         w.flush_scratch();
         if let Some(e) = w.failed {
             return Err(e);
@@ -243,14 +258,19 @@ impl DataTree {
             };
             tree.sessions.insert(id, session);
         }
+        let placeholder = tree.acls.intern(Vec::new());
+
+        let mut nodes = Vec::new();
         loop {
             let p = String::read(&mut r)?;
             if p.is_empty() {
                 break;
             }
+            let data = Option::<Bytes>::read(&mut r)?;
+            let acl_index = i32::read(&mut r)?;
             let node = Node {
-                data: Option::<Bytes>::read(&mut r)?,
-                acl: tree.acls.intern(Vec::<Acl>::read(&mut r)?),
+                data,
+                acl: placeholder.clone(),
                 czxid: i64::read(&mut r)?,
                 mzxid: i64::read(&mut r)?,
                 ctime: i64::read(&mut r)?,
@@ -262,23 +282,58 @@ impl DataTree {
                 pzxid: i64::read(&mut r)?,
                 children: Default::default(),
             };
-            tree.data_size += (p.len() + node.data_len()) as u64;
-            tree.track_owner(&p, node.ephemeral_owner);
-            tree.nodes.insert(p, node);
+            nodes.push((p, node, acl_index));
         }
-        // Link children in path order, which puts every parent before its children.
-        let paths: Vec<String> = tree
-            .nodes
-            .keys()
-            .filter(|p| p.as_str() != "/")
-            .cloned()
+        let table: Vec<Vec<Acl>> = Vec::read(&mut r)?;
+        let table: Vec<_> = table.into_iter().map(|a| tree.acls.intern(a)).collect();
+        let mut nodes: Vec<(String, Node)> = nodes
+            .into_iter()
+            .map(|(p, mut node, acl_index)| {
+                node.acl = table
+                    .get(acl_index as usize)
+                    .cloned()
+                    .ok_or(JuteError::Unknown {
+                        what: "ACL index",
+                        value: acl_index,
+                    })?;
+                Ok((p, node))
+            })
+            .collect::<Result<_, JuteError>>()?;
+        // Written in path order but for nodes deleted during the walk: nearly sorted.
+        nodes.sort_by(|a, b| a.0.cmp(&b.0));
+        let links = {
+            let at: HashMap<&str, usize> = nodes
+                .iter()
+                .enumerate()
+                .map(|(i, (p, _))| (p.as_str(), i))
+                .collect();
+            let mut links = Vec::with_capacity(nodes.len());
+            for (i, (p, _)) in nodes.iter().enumerate() {
+                let Some(parent) = path::parent(p) else {
+                    continue;
+                };
+                match at.get(parent) {
+                    Some(&pi) => links.push((pi, i)),
+                    None => return Err(SnapshotError::Orphan(p.clone())),
+                }
+            }
+            links
+        };
+        for (pi, ci) in links {
+            let name = path::name(&nodes[ci].0).to_string();
+            nodes[pi].1.children.insert(name);
+        }
+        for (p, node) in &nodes {
+            tree.data_size += (p.len() + node.data_len()) as u64;
+        }
+        let owners: Vec<(String, i64)> = nodes
+            .iter()
+            .filter(|(_, n)| n.ephemeral_owner != 0)
+            .map(|(p, n)| (p.clone(), n.ephemeral_owner))
             .collect();
-        for p in paths {
-            let parent = path::parent(&p).unwrap_or("/");
-            let Some(parent) = tree.nodes.get_mut(parent) else {
-                return Err(SnapshotError::Orphan(p));
-            };
-            parent.children.insert(path::name(&p).to_string());
+        tree.nodes = nodes.into_iter().collect();
+        for (p, owner) in owners {
+            tree.track_owner(&p, owner);
         }
         Ok(tree)
     }
