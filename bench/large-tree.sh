@@ -40,10 +40,15 @@ wait_ready() { # port: a real read, since ZooKeeper answers ruok before it serve
   "$BENCH" --server "127.0.0.1:$1" probe / --timeout 600 >/dev/null
 }
 
-kill9() { # pid: SIGKILL, then wait until the process is really gone
+kill9() { # pid: SIGKILL, then wait until the process has exited. The servers are not
+  # this shell's children, so a dead one lingers as a zombie until init reaps it:
+  # that counts as gone.
   kill -9 "$1" 2>/dev/null || true
-  while kill -0 "$1" 2>/dev/null; do sleep 0.01; done
+  while [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; do
+    sleep 0.01
+  done
 }
+
 
 json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
