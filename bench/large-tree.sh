@@ -23,7 +23,8 @@ BENCH=target/release/corral-bench
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-start() { # system dir port -> pid
+start() { # system dir port; sets PID. Runs the server as this shell's own child so
+  # that `wait` sees it exit.
   local system=$1 dir=$2 port=$3
   if [ "$system" = corral ]; then
     "$CORRAL" server --config "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 &
@@ -33,22 +34,17 @@ start() { # system dir port -> pid
       -Dzookeeper.admin.enableServer=false -Dzookeeper.4lw.commands.whitelist=* \
       org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 &
   fi
-  echo $!
+  PID=$!
 }
 
 wait_ready() { # port: a real read, since ZooKeeper answers ruok before it serves
   "$BENCH" --server "127.0.0.1:$1" probe / --timeout 600 >/dev/null
 }
 
-kill9() { # pid: SIGKILL, then wait until the process has exited. The servers are not
-  # this shell's children, so a dead one lingers as a zombie until init reaps it:
-  # that counts as gone.
+kill9() { # pid: SIGKILL, then wait for the process to exit
   kill -9 "$1" 2>/dev/null || true
-  while [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; do
-    sleep 0.01
-  done
+  wait "$1" 2>/dev/null || true
 }
-
 
 json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
@@ -65,7 +61,7 @@ autopurge.snapRetainCount=3
 autopurge.purgeInterval=1
 maxClientCnxns=0
 CFG
-  pid=$(start "$system" "$dir" "$port"); wait_ready "$port"
+  start "$system" "$dir" "$port"; pid=$PID; wait_ready "$port"
   load=$("$BENCH" --server "127.0.0.1:$port" --pid "$pid" --json --sessions 4 --depth 64 \
           --value-size "$VALUE" --ops "$N" --seconds 100000 --prefix /big create)
   rss=$(json "$load" server_rss_kib); peak=$(json "$load" server_peak_rss_kib)
@@ -74,7 +70,7 @@ CFG
           --value-size "$VALUE" --seconds "$STEADY_SECONDS" --prefix /steady set --keys 1000)
   t0=$(date +%s%N)
   kill9 "$pid"
-  pid=$(start "$system" "$dir" "$port")
+  start "$system" "$dir" "$port"; pid=$PID
   probe=$("$BENCH" --server "127.0.0.1:$port" --json probe /big --timeout 900)
   t1=$(date +%s%N)
   recovered_rss=$(grep VmRSS "/proc/$pid/status" | awk '{print $2}')
