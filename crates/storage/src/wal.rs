@@ -103,27 +103,14 @@ impl Wal {
             read_segment(&mut seg, is_last, covered, &mut recovered)?;
             segments.push(seg);
         }
-        let active = match segments.last() {
-            Some(seg) => {
-                let file = OpenOptions::new()
-                    .append(true)
-                    .open(&seg.path)
-                    .map_err(|e| StorageError::io(&seg.path, e))?;
-                let len = file
-                    .metadata()
-                    .map_err(|e| StorageError::io(&seg.path, e))?
-                    .len();
-                Some((Arc::new(file), len))
-            }
-            None => None,
-        };
-        let wal = Wal {
+        let mut wal = Wal {
             dir: dir.to_path_buf(),
             segments,
-            active,
+            active: None,
             flusher,
             segment_bytes: SEGMENT_BYTES,
         };
+        wal.reopen_active()?;
         Ok((wal, recovered))
     }
 

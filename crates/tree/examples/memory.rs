@@ -22,11 +22,29 @@ fn rss_kib() -> u64 {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let v: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
     let mut tree = DataTree::new(false);
-    let txn = |op| Txn { session_id: 0, time: 1, identity: vec![], op };
-    tree.apply(1, &txn(TxnOp::Create(CreateOp { opcode: 1, path: "/big".into(), data: None, acl: acl::open(), flags: 0, ttl: -1 })));
+    let txn = |op| Txn {
+        session_id: 0,
+        time: 1,
+        identity: vec![],
+        op,
+    };
+    tree.apply(
+        1,
+        &txn(TxnOp::Create(CreateOp {
+            opcode: 1,
+            path: "/big".into(),
+            data: None,
+            acl: acl::open(),
+            flags: 0,
+            ttl: -1,
+        })),
+    );
     let before = rss_kib();
     let value = vec![b'x'; v];
     for i in 0..n {
@@ -47,6 +65,11 @@ fn main() {
         (after - before) * 1024 / n as u64
     );
     let snap = tree.encode_snapshot();
-    let rebuilt = DataTree::decode_snapshot(&snap).map(|t| t.node_count()).unwrap_or(0);
-    println!("snapshot {} MiB compressed; decodes to {rebuilt} nodes", snap.len() / (1 << 20));
+    let rebuilt = DataTree::decode_snapshot(&snap)
+        .map(|t| t.node_count())
+        .unwrap_or(0);
+    println!(
+        "snapshot {} MiB compressed; decodes to {rebuilt} nodes",
+        snap.len() / (1 << 20)
+    );
 }

@@ -4,9 +4,8 @@ use corral_jute::records::{AuthPacket, ClientInfo, Id, ReplyHeader, WhoAmIRespon
 use corral_jute::{ErrorCode, Jute};
 use corral_tree::acl;
 
-use super::read::boxed;
+use super::read::{boxed, Answer};
 use crate::connection::{frame, Conn, Pending};
-use crate::watches::JuteDyn;
 use crate::ServerState;
 
 /// Adds an identity to the connection. It runs as soon as the packet is read, before
@@ -51,8 +50,6 @@ pub fn handle(state: &ServerState, conn: &Conn, xid: i32, body: &[u8]) -> Pendin
         }
     }
 }
-
-type Answer = Result<Option<Box<dyn JuteDyn>>, ErrorCode>;
 
 /// The connection's identities, with each digest reduced to its user name.
 pub fn who_am_i(conn: &Conn) -> Answer {

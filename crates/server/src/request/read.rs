@@ -40,7 +40,8 @@ pub fn is_client_read(op: OpCode) -> bool {
     )
 }
 
-type Answer = Result<Option<Box<dyn JuteDyn>>, ErrorCode>;
+/// A read's outcome: a record to send, nothing, or an error code.
+pub type Answer = Result<Option<Box<dyn JuteDyn>>, ErrorCode>;
 
 /// Answers one read. The flag says whether to close the connection after it.
 pub fn answer(

@@ -7,12 +7,10 @@ use corral_jute::records::{
 use corral_jute::{ErrorCode, Jute, JuteError, OpCode};
 use corral_tree::DataTree;
 
-use super::read::boxed;
+use super::read::{boxed, Answer};
 use crate::connection::Conn;
-use crate::watches::{JuteDyn, Table, WatcherType};
+use crate::watches::{Table, WatcherType};
 use crate::ServerState;
-
-type Answer = Result<Option<Box<dyn JuteDyn>>, ErrorCode>;
 
 pub fn handle(
     state: &ServerState,
