@@ -162,9 +162,14 @@ impl DiskLogStore {
             inner
                 .save_state()
                 .map_err(|e| StorageError::io(inner.state_path.clone(), e))?;
+            // Never past the purge point just written: a restart reads from there on.
+            let Some(persisted) = inner.state.last_purged.map(|l| l.index) else {
+                return Ok(0);
+            };
             let dir = inner.wal.dir().to_path_buf();
-            (dir, inner.wal.detach_upto(upto))
+            (dir, inner.wal.detach_upto(upto.min(persisted)))
         };
+
         corral_storage::wal::remove_files(&dir, &doomed)?;
         Ok(doomed.len())
     }

@@ -384,8 +384,14 @@ async fn autopurge_keeps_three_snapshots_and_recovery_still_works() {
     fill(&server, "/p", 300).await;
     let snaps_dir = server.data().join("snapshots");
     let log_dir = server.data().join("log");
+    // A snapshot may be between being written and the purge that follows it.
+    let settled = Instant::now() + Duration::from_secs(20);
+    while files(&snaps_dir, ".snap").len() != 3 && Instant::now() < settled {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let snaps = files(&snaps_dir, ".snap");
     assert_eq!(snaps.len(), 3, "autopurge kept {snaps:?}");
+
     // Only the log behind the oldest kept snapshot remains.
     let oldest: u64 = snaps[0]
         .file_name()
