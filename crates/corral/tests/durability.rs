@@ -477,3 +477,76 @@ async fn inspection_tools_read_what_the_server_wrote() {
         "snapshot zxid {snap_zxid} is not in the log"
     );
 }
+
+/// A full disk: writes are refused with a loud error, nothing acknowledged is lost,
+/// and a connected session can still read. Needs root to mount a small tmpfs.
+#[tokio::test]
+async fn full_disk_refuses_writes_and_keeps_serving_reads() {
+    let mut server = ServerProcess::configure("snapCount=100000");
+    let data = server.data();
+    std::fs::create_dir_all(&data).expect("data dir");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&data)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _unmount = Unmount(data.clone());
+    server.restart();
+
+    let reader = Client::connect(&server.addr()).await.expect("reader");
+    let writer = Client::connect(&server.addr()).await.expect("writer");
+    writer
+        .create("/full", b"", &persistent())
+        .await
+        .expect("parent");
+    let value = vec![7u8; 20_000];
+    let mut acked = Vec::new();
+    let mut refused = false;
+    for i in 0..1000 {
+        let path = format!("/full/n{i}");
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            writer.create(&path, &value, &persistent()),
+        )
+        .await
+        {
+            Ok(Ok(_)) => acked.push(path),
+            _ => {
+                refused = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        refused,
+        "4 MiB took {} writes of 20 kB without complaint",
+        acked.len()
+    );
+    assert!(!acked.is_empty());
+    let log = server.log();
+    assert!(
+        log.contains("ERROR") && (log.contains("transaction log") || log.contains("fsync")),
+        "no loud error about the log:\n{log}"
+    );
+    // The server is still up and the connected session still reads every acked write.
+    assert_eq!(support::four(server.port, "ruok").as_deref(), Some("imok"));
+    for path in &acked {
+        let (data, _) = within("read after disk full", reader.get_data(path))
+            .await
+            .expect("read");
+        assert_eq!(data.len(), value.len(), "{path}");
+    }
+}
