@@ -3,7 +3,8 @@
 //! This crate owns the Raft glue and nothing else: the type configuration (`types`),
 //! the log store (`log_store`), the state machine that applies committed transactions
 //! to the shared tree and tells an observer what changed (`state_machine`), and the
-//! peer network (`network`). Everything above talks to [`Consensus`], which proposes a
+//! peer network (`network` for a standalone node; `peer`, TCP between the servers of
+//! an ensemble). Everything above talks to [`Consensus`], which proposes a
 //! transaction and returns its result once it is applied here. A standalone server is
 //! a one-voter cluster on this same path.
 
@@ -11,6 +12,7 @@ pub mod inspect;
 pub mod log_store;
 
 pub mod network;
+pub mod peer;
 mod recovery;
 pub mod state_machine;
 pub mod types;
@@ -90,6 +92,7 @@ pub struct Consensus {
     tree: SharedTree,
     applied: tokio::sync::watch::Receiver<u64>,
     id: u64,
+    stop_peers: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Consensus {
@@ -99,6 +102,57 @@ impl Consensus {
         paths: &Paths,
         observer: Arc<dyn ApplyObserver>,
         timing: Timing,
+    ) -> Result<Consensus, ConsensusError> {
+        let members = BTreeMap::from([(id, BasicNode::default())]);
+        Self::start(id, paths, observer, timing, network::NoPeers, members, None).await
+    }
+
+    /// Starts one voter of an ensemble: `members` maps every voter's id to its peer
+    /// address (host:port), this node's included; peers' RPCs are answered there.
+    pub async fn start_cluster(
+        id: u64,
+        members: BTreeMap<u64, String>,
+        paths: &Paths,
+        observer: Arc<dyn ApplyObserver>,
+        timing: Timing,
+    ) -> Result<Consensus, ConsensusError> {
+        let Some(addr) = members.get(&id).cloned() else {
+            return Err(ConsensusError::Start(format!(
+                "server {id} is not among the members"
+            )));
+        };
+        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+            ConsensusError::Start(format!("cannot listen for peers on {addr}: {e}"))
+        })?;
+        let members = members
+            .into_iter()
+            .map(|(i, a)| (i, BasicNode::new(a)))
+            .collect();
+        Self::start(
+            id,
+            paths,
+            observer,
+            timing,
+            peer::TcpPeers,
+            members,
+            Some(listener),
+        )
+        .await
+    }
+
+    async fn start<
+        N: openraft::network::RaftNetworkFactory<
+            TypeConfig,
+            Network = impl openraft::network::RaftNetworkV2<TypeConfig, SnapshotData = bytes::Bytes>,
+        >,
+    >(
+        id: u64,
+        paths: &Paths,
+        observer: Arc<dyn ApplyObserver>,
+        timing: Timing,
+        network: N,
+        members: BTreeMap<u64, BasicNode>,
+        peer_listener: Option<tokio::net::TcpListener>,
     ) -> Result<Consensus, ConsensusError> {
         let recovered = recovery::recover(&paths.snapshots, &paths.log, paths.extended_types)?;
         recovered.log.set_segment_bytes(paths.log_segment_bytes);
@@ -134,24 +188,30 @@ impl Consensus {
             store,
         );
         let log = recovered.log;
-        let raft = Raft::new(id, Arc::new(config), network::NoPeers, log, sm)
+        let raft = Raft::new(id, Arc::new(config), network, log, sm)
             .await
             .map_err(|e| ConsensusError::Start(e.to_string()))?;
-        let members = BTreeMap::from([(id, BasicNode::default())]);
+        let (stop_peers, peers_stopped) = tokio::sync::watch::channel(false);
+        if let Some(listener) = peer_listener {
+            tokio::spawn(peer::serve(listener, raft.clone(), peers_stopped));
+        }
         let initialized = raft
             .is_initialized()
             .await
             .map_err(|e| ConsensusError::Start(e.to_string()))?;
         if !initialized {
-            raft.initialize(members)
-                .await
-                .map_err(|e| ConsensusError::Start(e.to_string()))?;
+            // Every member starts from the same list, as every ZooKeeper server reads
+            // the same server.N lines; initializing with it on each is harmless.
+            if let Err(e) = raft.initialize(members).await {
+                tracing::info!("membership already set by a peer: {e}");
+            }
         }
         Ok(Consensus {
             raft,
             tree,
             applied,
             id,
+            stop_peers: Arc::new(stop_peers),
         })
     }
 
@@ -256,6 +316,7 @@ impl Consensus {
     }
 
     pub async fn shutdown(&self) {
+        self.stop_peers.send_replace(true);
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!("raft shutdown: {e}");
         }
