@@ -50,6 +50,41 @@ async fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// Writes through whichever node leads, retrying while leadership moves (NotLeader),
+/// as a client would; fails after a deadline.
+async fn write(nodes: &[Option<Consensus>], path: &str) -> (usize, TxnResult) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let at = until("a leader", || leader(nodes)).await;
+        match nodes[at]
+            .as_ref()
+            .expect("leader")
+            .propose(create(path))
+            .await
+        {
+            Ok(r) => return (at, r),
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("retrying {path}: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no write of {path} succeeded: {e}"),
+        }
+    }
+}
+
+/// Raft's election safety: never two leaders in one term.
+fn assert_one_leader_per_term(nodes: &[Option<Consensus>]) {
+    let mut terms = std::collections::BTreeSet::new();
+    for m in nodes
+        .iter()
+        .flatten()
+        .map(|c| c.metrics())
+        .filter(|m| m.is_leader)
+    {
+        assert!(terms.insert(m.term), "two leaders in term {}", m.term);
+    }
+}
+
 fn leader(nodes: &[Option<Consensus>]) -> Option<usize> {
     nodes
         .iter()
@@ -87,18 +122,9 @@ async fn three_voters_elect_replicate_and_fail_over() {
         .map(|r| Some(r.expect("node starts")))
         .collect();
 
-    let first = until("a leader", || leader(&nodes)).await;
-    let leaders = nodes
-        .iter()
-        .filter(|n| n.as_ref().is_some_and(|c| c.metrics().is_leader))
-        .count();
-    assert_eq!(leaders, 1, "more than one leader");
-    let result = nodes[first]
-        .as_ref()
-        .expect("leader")
-        .propose(create("/x"))
-        .await
-        .expect("write on the leader");
+    until("a leader", || leader(&nodes)).await;
+    assert_one_leader_per_term(&nodes);
+    let (first, result) = write(&nodes, "/x").await;
     let zxid = result.zxid as u64;
     for n in nodes.iter().flatten() {
         until("the write on every node", || {
@@ -115,26 +141,9 @@ async fn three_voters_elect_replicate_and_fail_over() {
     // The leader stops; the other two still form a majority.
     let old = nodes[first].take().expect("leader");
     old.shutdown().await;
-    // Right after a failover leadership can still move once more (NotLeader); a client
-    // retries on the leader it finds next, within a deadline.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let result = loop {
-        let second = until("a new leader", || leader(&nodes)).await;
-        assert_ne!(second, first);
-        match nodes[second]
-            .as_ref()
-            .expect("leader")
-            .propose(create("/y"))
-            .await
-        {
-            Ok(r) => break r,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("retrying after failover: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("no write succeeded after failover: {e}"),
-        }
-    };
+    let (second, result) = write(&nodes, "/y").await;
+    assert_ne!(second, first);
+    assert_one_leader_per_term(&nodes);
     for n in nodes.iter().flatten() {
         until("the second write", || {
             (n.applied_index() >= result.zxid as u64).then_some(())
