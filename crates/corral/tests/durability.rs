@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use support::{within, Proxy, ServerProcess};
-use zookeeper_client::{Acls, Client, CreateMode, Error};
+use zookeeper_client::{Acls, Client, CreateMode};
 
 fn persistent() -> zookeeper_client::CreateOptions<'static> {
     CreateMode::Persistent.with_acls(Acls::anyone_all())
@@ -373,7 +373,6 @@ async fn session_and_ephemeral_survive_a_restart_within_the_timeout() {
     })
     .await;
     assert!(matches!(keeper.check_stat("/kept").await, Ok(Some(_))));
-    let _ = Error::NoNode;
 }
 
 #[tokio::test]
@@ -549,4 +548,53 @@ async fn full_disk_refuses_writes_and_keeps_serving_reads() {
             .expect("read");
         assert_eq!(data.len(), value.len(), "{path}");
     }
+}
+
+fn number_after(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(key))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key:?} in:\n{text}"))
+}
+
+#[tokio::test]
+async fn four_letter_words_report_what_is_on_disk_and_on_the_wire() {
+    let server = ServerProcess::start("snapCount=20");
+    let dirs = |w| support::four(server.port, w).unwrap_or_default();
+    let log_before = number_after(&dirs("dirs"), "logdir_size:");
+    fill(&server, "/w", 60).await;
+    let after = dirs("dirs");
+    assert!(number_after(&after, "logdir_size:") > log_before, "{after}");
+    assert!(
+        number_after(&after, "datadir_size:") > 0,
+        "no snapshot bytes counted:\n{after}"
+    );
+    let conf = dirs("conf");
+    assert!(number_after(&conf, "dataLogSize=") > 0, "{conf}");
+
+    let client = Client::connect(&server.addr()).await.expect("connect");
+    for i in 0..5 {
+        client
+            .check_stat(&format!("/w/n{i:05}"))
+            .await
+            .expect("exists");
+    }
+    let sid = format!("sid=0x{:x}", client.session_id().0);
+    let cons = dirs("cons");
+    let line = cons
+        .lines()
+        .find(|l| l.contains(&sid))
+        .unwrap_or_else(|| panic!("{sid} not in:\n{cons}"));
+    let recved: u64 = line
+        .split("recved=")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(recved >= 5, "cons counts {recved} packets received: {line}");
+    assert_eq!(
+        number_after(&dirs("srvr"), "Outstanding:"),
+        0,
+        "requests left outstanding at rest"
+    );
 }

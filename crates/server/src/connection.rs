@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -22,7 +23,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
-use crate::hub::ConnEntry;
+use crate::hub::{ConnCounters, ConnEntry};
 use crate::session::{new_password, now_millis};
 use crate::watches::JuteDyn;
 use crate::{fourletter, request, ServerState};
@@ -60,6 +61,7 @@ pub struct Conn {
     pub peer: SocketAddr,
     pub session_id: i64,
     identity: Mutex<Vec<Id>>,
+    counters: Arc<ConnCounters>,
 }
 
 impl Conn {
@@ -155,6 +157,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         let _ = wr.shutdown().await;
         return;
     };
+    let counters = Arc::new(ConnCounters::default());
     let conn = Arc::new(Conn {
         id,
         peer,
@@ -163,6 +166,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
             scheme: "ip".into(),
             id: peer.ip().to_string(),
         }]),
+        counters: counters.clone(),
     });
     let (out_tx, out_rx) = mpsc::channel(OUTBOX);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -174,8 +178,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
             session: session_id,
             timeout,
             stop: stop_tx.clone(),
-            received: 0,
-            sent: 0,
+            counters: counters.clone(),
         },
     );
     state.hub.watches().attach(id, out_tx.clone());
@@ -201,7 +204,13 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
     hello[..4].copy_from_slice(&len.to_be_bytes());
     let _ = out_tx.send(Outbound::Frame(hello.freeze())).await;
 
-    let writer = tokio::spawn(write_loop(wr, out_rx, stop_tx, state.clone(), id));
+    let writer = tokio::spawn(write_loop(
+        wr,
+        out_rx,
+        stop_tx,
+        state.clone(),
+        counters.clone(),
+    ));
     let (pending_tx, pending_rx) = mpsc::channel(MAX_OUTSTANDING);
     let (reads_tx, reads_rx) = watch::channel(0usize);
     let queue = Queue {
@@ -218,6 +227,12 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
     read_loop(&mut rd, queue, reads_rx, stop_rx, &state, &conn).await;
     let _ = responder.await;
     let _ = writer.await;
+    // Requests the connection never got to answer are no longer outstanding.
+    let unanswered = counters.queued.swap(0, Ordering::Relaxed);
+    state
+        .stats
+        .outstanding
+        .fetch_sub(unanswered, Ordering::Relaxed);
     state.hub.conns().remove(&id);
     state.hub.watches().detach(id);
     state.hub.sessions().detach(session_id, id);
@@ -324,10 +339,8 @@ async fn read_loop(
             }
             Err(FrameError::Closed) => return,
         };
-        state
-            .stats
-            .packets_received
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.stats.packets_received.fetch_add(1, Ordering::Relaxed);
+        conn.counters.received.fetch_add(1, Ordering::Relaxed);
         state.hub.sessions().touch(conn.session_id);
         let Ok(header) = RequestHeader::from_bytes(&buf) else {
             tracing::warn!(
@@ -351,6 +364,10 @@ async fn read_loop(
         let last = matches!(next, Pending::Last(_));
         if matches!(next, Pending::Read { .. }) {
             queue.reads.send_modify(|n| *n += 1);
+        }
+        if matches!(next, Pending::Read { .. } | Pending::Write { .. }) {
+            conn.counters.queued.fetch_add(1, Ordering::Relaxed);
+            state.stats.outstanding.fetch_add(1, Ordering::Relaxed);
         }
         if queue.pending.send(next).await.is_err() || last {
             return;
@@ -478,6 +495,8 @@ async fn respond_loop(
             Pending::Last(b) => (b, true, None),
         };
         if let Some(started) = started {
+            conn.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            state.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
             state
                 .stats
                 .request_done(started.elapsed().as_micros() as u64);
@@ -497,7 +516,7 @@ async fn write_loop(
     mut out: mpsc::Receiver<Outbound>,
     stop: Arc<watch::Sender<bool>>,
     state: Arc<ServerState>,
-    id: ConnId,
+    counters: Arc<ConnCounters>,
 ) {
     let mut wr = BufWriter::new(wr);
     let mut open = true;
@@ -526,13 +545,8 @@ async fn write_loop(
         if wr.flush().await.is_err() {
             open = false;
         }
-        state
-            .stats
-            .packets_sent
-            .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
-        if let Some(c) = state.hub.conns().get_mut(&id) {
-            c.sent += sent;
-        }
+        state.stats.packets_sent.fetch_add(sent, Ordering::Relaxed);
+        counters.sent.fetch_add(sent, Ordering::Relaxed);
     }
     let _ = wr.shutdown().await;
     stop.send_replace(true);

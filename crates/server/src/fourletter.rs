@@ -57,16 +57,19 @@ pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedRea
         "conf" => configuration(state),
         "envi" => environment(),
         "cons" => connections(state),
-        "dirs" => "datadir_size: 0\nlogdir_size: 0\n".to_string(),
+        "dirs" => {
+            let (data, log) = dir_sizes(state);
+            format!("datadir_size: {data}\nlogdir_size: {log}\n")
+        }
         "wchs" => {
             let (conns, paths, total) = state.hub.watches().summary();
             format!("{conns} connections watching {paths} paths\nTotal watches:{total}\n")
         }
         "wchc" | "wchp" => watches(state, word == "wchp"),
         "crst" => {
-            for c in state.hub.conns().values_mut() {
-                c.received = 0;
-                c.sent = 0;
+            for c in state.hub.conns().values() {
+                c.counters.received.store(0, Ordering::Relaxed);
+                c.counters.sent.store(0, Ordering::Relaxed);
             }
             "Connection stats reset.\n".to_string()
         }
@@ -114,8 +117,13 @@ fn connections(state: &ServerState) -> String {
     for c in state.hub.conns().values() {
         let _ = writeln!(
             out,
-            " /{}[1](queued=0,recved={},sent={},sid=0x{:x},to={})",
-            c.peer, c.received, c.sent, c.session, c.timeout
+            " /{}[1](queued={},recved={},sent={},sid=0x{:x},to={})",
+            c.peer,
+            c.counters.queued.load(Ordering::Relaxed),
+            c.counters.received.load(Ordering::Relaxed),
+            c.counters.sent.load(Ordering::Relaxed),
+            c.session,
+            c.timeout
         );
     }
     out
@@ -175,11 +183,14 @@ fn monitor(state: &ServerState) -> String {
 
 fn configuration(state: &ServerState) -> String {
     let c = &state.config;
+    let (data_size, log_size) = dir_sizes(state);
     format!(
-        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize=0\ndataLogDir={}\ndataLogSize=0\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
+        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
         c.client_port,
         c.data_dir.display(),
+        data_size,
         c.log_dir().display(),
+        log_size,
         c.tick_time,
         c.max_client_cnxns,
         c.min_session_timeout,
@@ -261,4 +272,25 @@ fn dump(state: &ServerState) -> String {
         }
     }
     out
+}
+
+/// Bytes under the snapshot and log directories, as ZooKeeper's `dirs` reports them.
+fn dir_sizes(state: &ServerState) -> (u64, u64) {
+    fn size(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    let c = &state.config;
+    (
+        size(&c.data_dir.join("snapshots")),
+        size(&c.log_dir().join("log")),
+    )
 }

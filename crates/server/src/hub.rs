@@ -19,8 +19,16 @@ pub struct ConnEntry {
     pub timeout: i32,
     /// Stops the connection's reader; what is queued is still answered, then it closes.
     pub stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
-    pub received: u64,
-    pub sent: u64,
+    pub counters: std::sync::Arc<ConnCounters>,
+}
+
+/// A connection's traffic, updated by its own tasks without taking any lock.
+#[derive(Default)]
+pub struct ConnCounters {
+    pub received: std::sync::atomic::AtomicU64,
+    pub sent: std::sync::atomic::AtomicU64,
+    /// Requests read but not yet answered.
+    pub queued: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
