@@ -4,16 +4,20 @@
 //! the log store (`log_store`), the state machine that applies committed transactions
 //! to the shared tree and tells an observer what changed (`state_machine`), and the
 //! peer network (`network` for a standalone node; `peer`, TCP between the servers of
-//! an ensemble). Everything above talks to [`Consensus`], which proposes a
-//! transaction and returns its result once it is applied here. A standalone server is
-//! a one-voter cluster on this same path.
+//! an ensemble), a follower's link to the leader for its clients' writes (`forward`),
+//! and the node's place in the ensemble (`roles`). Everything above talks to
+//! [`Consensus`], which takes a transaction on any server and returns its result once
+//! it is applied on that server. A standalone server is a one-voter cluster on this
+//! same path.
 
+mod forward;
 pub mod inspect;
 pub mod log_store;
 
 pub mod network;
 pub mod peer;
 mod recovery;
+pub mod roles;
 pub mod state_machine;
 pub mod types;
 
@@ -25,6 +29,7 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::impls::BasicNode;
 use openraft::Config;
 
+pub use roles::{Kind, LeaderContact, Role, Status};
 pub use state_machine::ApplyObserver;
 use types::{Raft, TypeConfig};
 
@@ -45,6 +50,11 @@ impl SharedTree {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Sets /zookeeper/config's data on this server (see `DataTree::set_config`).
+    pub fn set_config(&self, data: Vec<u8>) {
+        self.write().set_config(data.into());
+    }
+
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, DataTree> {
         self.0
             .write()
@@ -52,7 +62,7 @@ impl SharedTree {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum ConsensusError {
     #[error("storage: {0}")]
     Storage(String),
@@ -72,6 +82,8 @@ pub struct Timing {
     pub election_max_ms: u64,
     /// Log entries between snapshots (ZooKeeper's snapCount).
     pub snap_count: u64,
+    /// Silence after which a follower counts its leader gone, or a leader its quorum.
+    pub lost_after_ms: u64,
 }
 
 /// Where a node keeps its data.
@@ -93,7 +105,22 @@ pub struct Consensus {
     applied: tokio::sync::watch::Receiver<u64>,
     id: u64,
     stop_peers: Arc<tokio::sync::watch::Sender<bool>>,
+    forwarder: Arc<forward::Forwarder>,
+    status: tokio::sync::watch::Receiver<Status>,
 }
+
+/// Who the members of an ensemble are: id to peer address (host:quorumPort).
+#[derive(Debug, Clone, Default)]
+pub struct Members {
+    pub voters: BTreeMap<u64, String>,
+    pub observers: BTreeMap<u64, String>,
+}
+
+/// How long a forwarded write may wait for this server to apply it after the leader
+/// did, before the client's connection is closed instead.
+const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a write waits for an election before it fails.
+const LEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Consensus {
     /// Starts a standalone node: a cluster of one voter that elects itself.
@@ -103,41 +130,47 @@ impl Consensus {
         observer: Arc<dyn ApplyObserver>,
         timing: Timing,
     ) -> Result<Consensus, ConsensusError> {
-        let members = BTreeMap::from([(id, BasicNode::default())]);
-        Self::start(id, paths, observer, timing, network::NoPeers, members, None).await
+        let members = Members {
+            voters: BTreeMap::from([(id, String::new())]),
+            observers: BTreeMap::new(),
+        };
+        let how = StartAs {
+            id,
+            kind: Kind::Standalone,
+            members,
+            peer_listener: None,
+        };
+        Self::start(how, paths, observer, timing, network::NoPeers).await
     }
 
-    /// Starts one voter of an ensemble: `members` maps every voter's id to its peer
-    /// address (host:port), this node's included; peers' RPCs are answered there.
+    /// Starts one member of an ensemble, a voter or an observer as `members` says;
+    /// peers' RPCs are answered on this member's own address there.
     pub async fn start_cluster(
         id: u64,
-        members: BTreeMap<u64, String>,
+        members: Members,
         paths: &Paths,
         observer: Arc<dyn ApplyObserver>,
         timing: Timing,
     ) -> Result<Consensus, ConsensusError> {
-        let Some(addr) = members.get(&id).cloned() else {
-            return Err(ConsensusError::Start(format!(
-                "server {id} is not among the members"
-            )));
+        let (kind, addr) = match (members.voters.get(&id), members.observers.get(&id)) {
+            (Some(a), _) => (Kind::Voter, a.clone()),
+            (None, Some(a)) => (Kind::Observer, a.clone()),
+            (None, None) => {
+                return Err(ConsensusError::Start(format!(
+                    "server {id} is not among the members"
+                )))
+            }
         };
         let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
             ConsensusError::Start(format!("cannot listen for peers on {addr}: {e}"))
         })?;
-        let members = members
-            .into_iter()
-            .map(|(i, a)| (i, BasicNode::new(a)))
-            .collect();
-        Self::start(
+        let how = StartAs {
             id,
-            paths,
-            observer,
-            timing,
-            peer::TcpPeers,
+            kind,
             members,
-            Some(listener),
-        )
-        .await
+            peer_listener: Some(listener),
+        };
+        Self::start(how, paths, observer, timing, peer::TcpPeers).await
     }
 
     async fn start<
@@ -146,14 +179,13 @@ impl Consensus {
             Network = impl openraft::network::RaftNetworkV2<TypeConfig, SnapshotData = bytes::Bytes>,
         >,
     >(
-        id: u64,
+        how: StartAs,
         paths: &Paths,
         observer: Arc<dyn ApplyObserver>,
         timing: Timing,
         network: N,
-        members: BTreeMap<u64, BasicNode>,
-        peer_listener: Option<tokio::net::TcpListener>,
     ) -> Result<Consensus, ConsensusError> {
+        let id = how.id;
         let recovered = recovery::recover(&paths.snapshots, &paths.log, paths.extended_types)?;
         recovered.log.set_segment_bytes(paths.log_segment_bytes);
         let tree = SharedTree::new(recovered.tree);
@@ -182,7 +214,7 @@ impl Consensus {
         let recovered_state = (recovered.applied, recovered.membership);
         let sm = state_machine::TreeStateMachine::new(
             tree.clone(),
-            observer,
+            observer.clone(),
             applied_tx,
             recovered_state,
             store,
@@ -192,17 +224,41 @@ impl Consensus {
             .await
             .map_err(|e| ConsensusError::Start(e.to_string()))?;
         let (stop_peers, peers_stopped) = tokio::sync::watch::channel(false);
-        if let Some(listener) = peer_listener {
-            tokio::spawn(peer::serve(listener, raft.clone(), peers_stopped));
+        let contact = Arc::new(LeaderContact::default());
+        if let Some(listener) = how.peer_listener {
+            let service = peer::PeerService {
+                raft: raft.clone(),
+                contact: contact.clone(),
+                observer,
+            };
+            tokio::spawn(peer::serve(listener, service, peers_stopped.clone()));
         }
+        let (status_tx, status) = tokio::sync::watch::channel(Status::starting());
+        let watch = roles::Watch {
+            raft: raft.clone(),
+            id,
+            kind: how.kind,
+            contact,
+            lost_after: std::time::Duration::from_millis(timing.lost_after_ms),
+            observers: how.members.observers.clone(),
+            status: status_tx,
+        };
+        tokio::spawn(roles::watch(watch, peers_stopped));
         let initialized = raft
             .is_initialized()
             .await
             .map_err(|e| ConsensusError::Start(e.to_string()))?;
-        if !initialized {
-            // Every member starts from the same list, as every ZooKeeper server reads
+        if !initialized && how.kind != Kind::Observer {
+            // Every voter starts from the same list, as every ZooKeeper server reads
             // the same server.N lines; initializing with it on each is harmless.
-            if let Err(e) = raft.initialize(members).await {
+            // Observers wait for the leader to add them as learners.
+            let voters: BTreeMap<u64, BasicNode> = how
+                .members
+                .voters
+                .into_iter()
+                .map(|(i, a)| (i, BasicNode::new(a)))
+                .collect();
+            if let Err(e) = raft.initialize(voters).await {
                 tracing::info!("membership already set by a peer: {e}");
             }
         }
@@ -212,6 +268,8 @@ impl Consensus {
             applied,
             id,
             stop_peers: Arc::new(stop_peers),
+            forwarder: Arc::default(),
+            status,
         })
     }
 
@@ -235,45 +293,142 @@ impl Consensus {
 
     /// Appends a transaction to the log and returns its result once applied here.
     pub async fn propose(&self, txn: Txn) -> Result<TxnResult, ConsensusError> {
-        use openraft::errors::{ClientWriteError, RaftError};
-        match self.raft.client_write(txn).await {
-            Ok(resp) => Ok(resp.data),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
-                Err(ConsensusError::NotLeader {
-                    leader: f.leader_id,
-                })
-            }
-            Err(e) => Err(ConsensusError::Unavailable(e.to_string())),
-        }
+        self.submit(txn).await?.await
     }
 
     /// Hands a transaction to the log and returns at once with a future for its result.
     /// Transactions submitted one after another enter the log in that order, which is
-    /// how a session's writes keep the order the client sent them in.
+    /// how a session's writes keep the order the client sent them in. On a follower
+    /// the transaction goes to the leader, and the future resolves once this server
+    /// has applied it too, so the client reads its own write here.
     pub async fn submit(
         &self,
         txn: Txn,
-    ) -> Result<impl std::future::Future<Output = Result<TxnResult, ConsensusError>>, ConsensusError>
-    {
-        use openraft::errors::ClientWriteError;
-        let (responder, committed, result) = openraft::impls::ProgressResponder::new();
-        self.raft
-            .client_write_ff(txn, Some(responder))
+    ) -> Result<
+        impl std::future::Future<Output = Result<TxnResult, ConsensusError>> + Send + 'static,
+        ConsensusError,
+    > {
+        let (leader, addr) = self.leader().await?;
+        if leader == self.id {
+            let local = append_local(&self.raft, txn).await?;
+            return Ok(futures::future::Either::Left(local));
+        }
+        let answer = self
+            .forwarder
+            .request(leader, &addr, |id| peer::PeerRequest::Forward { id, txn })
+            .await?;
+        let applied = self.applied.clone();
+        Ok(futures::future::Either::Right(async move {
+            let lost = || ConsensusError::Unavailable(format!("lost the link to leader {leader}"));
+            let result = match answer.await.map_err(|_| lost())? {
+                peer::PeerResponse::Forwarded { result, .. } => result?,
+                _ => return Err(lost()),
+            };
+            wait_applied(applied, result.zxid as u64).await?;
+            Ok(result)
+        }))
+    }
+
+    /// ZooKeeper's `sync`: returns once this server has applied everything the leader
+    /// had committed when the sync reached it.
+    pub fn sync(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), ConsensusError>> + Send + 'static {
+        let this = self.clone();
+        async move {
+            let (leader, addr) = this.leader().await?;
+            let index = if leader == this.id {
+                read_index_local(&this.raft).await?
+            } else {
+                let answer = this
+                    .forwarder
+                    .request(leader, &addr, |id| peer::PeerRequest::ReadIndex { id })
+                    .await?;
+                match answer.await {
+                    Ok(peer::PeerResponse::ReadIndex { result, .. }) => result?,
+                    _ => {
+                        return Err(ConsensusError::Unavailable(format!(
+                            "lost the link to leader {leader}"
+                        )))
+                    }
+                }
+            };
+            wait_applied(this.applied.clone(), index).await
+        }
+    }
+
+    /// Tells the leader that these sessions' clients were heard from here.
+    pub async fn report_alive(&self, sessions: Vec<i64>) {
+        let Some(leader) = self.status.borrow().leader else {
+            return;
+        };
+        if leader == self.id || sessions.is_empty() {
+            return;
+        }
+        if let Some(addr) = self.address_of(leader) {
+            self.forwarder
+                .tell(leader, &addr, peer::PeerRequest::Alive(sessions))
+                .await;
+        }
+    }
+
+    /// This server's place in the ensemble; `changed()` on the receiver wakes on news.
+    pub fn status(&self) -> tokio::sync::watch::Receiver<Status> {
+        self.status.clone()
+    }
+
+    /// The membership as the log has it, with each member's peer address.
+    pub fn membership(&self) -> Members {
+        let m = self
+            .raft
+            .metrics()
+            .borrow_watched()
+            .membership_config
+            .clone();
+        let voters: std::collections::BTreeSet<u64> = m.membership().voter_ids().collect();
+        let mut out = Members::default();
+        for (id, node) in m.membership().nodes() {
+            let side = if voters.contains(id) {
+                &mut out.voters
+            } else {
+                &mut out.observers
+            };
+            side.insert(*id, node.addr.clone());
+        }
+        out
+    }
+
+    fn address_of(&self, id: u64) -> Option<String> {
+        let m = self
+            .raft
+            .metrics()
+            .borrow_watched()
+            .membership_config
+            .clone();
+        m.membership().get_node(&id).map(|n| n.addr.clone())
+    }
+
+    /// The current leader and its peer address, waiting a little for an election.
+    async fn leader(&self) -> Result<(u64, String), ConsensusError> {
+        let leader = self
+            .raft
+            .wait(Some(LEADER_WAIT))
+            .metrics(|m| m.current_leader.is_some(), "a leader")
             .await
-            .map_err(|e| ConsensusError::Unavailable(e.to_string()))?;
-        Ok(async move {
-            // openraft reports the commit before the apply; the apply is what we wait
-            // for, but the commit receiver must live until then.
-            let _committed = committed;
-            match result.await {
-                Ok(Ok(resp)) => Ok(resp.data),
-                Ok(Err(ClientWriteError::ForwardToLeader(f))) => Err(ConsensusError::NotLeader {
-                    leader: f.leader_id,
-                }),
-                Ok(Err(e)) => Err(ConsensusError::Unavailable(e.to_string())),
-                Err(_) => Err(ConsensusError::Unavailable("raft stopped".into())),
-            }
-        })
+            .map_err(|_| ConsensusError::Unavailable("no leader".into()))?
+            .current_leader;
+        let Some(leader) = leader else {
+            return Err(ConsensusError::Unavailable("no leader".into()));
+        };
+        if leader == self.id {
+            return Ok((leader, String::new()));
+        }
+        match self.address_of(leader) {
+            Some(addr) => Ok((leader, addr)),
+            None => Err(ConsensusError::Unavailable(format!(
+                "leader {leader} has no address"
+            ))),
+        }
     }
 
     /// Waits until the tree has applied everything in the log at start-up, so a
@@ -335,3 +490,62 @@ pub struct RaftStatus {
 
 #[doc(hidden)]
 pub type RaftTypeConfig = TypeConfig;
+
+/// How `start` sets a node up.
+struct StartAs {
+    id: u64,
+    kind: Kind,
+    members: Members,
+    peer_listener: Option<tokio::net::TcpListener>,
+}
+
+/// Appends to this node's log, which must be the leader's, and returns a future for
+/// the result once applied. Transactions appended one after another keep that order.
+pub(crate) async fn append_local(
+    raft: &Raft,
+    txn: Txn,
+) -> Result<
+    impl std::future::Future<Output = Result<TxnResult, ConsensusError>> + Send + 'static,
+    ConsensusError,
+> {
+    use openraft::errors::ClientWriteError;
+    let (responder, committed, result) = openraft::impls::ProgressResponder::new();
+    raft.client_write_ff(txn, Some(responder))
+        .await
+        .map_err(|e| ConsensusError::Unavailable(e.to_string()))?;
+    Ok(async move {
+        // openraft reports the commit before the apply; the apply is what we wait
+        // for, but the commit receiver must live until then.
+        let _committed = committed;
+        match result.await {
+            Ok(Ok(resp)) => Ok(resp.data),
+            Ok(Err(ClientWriteError::ForwardToLeader(f))) => Err(ConsensusError::NotLeader {
+                leader: f.leader_id,
+            }),
+            Ok(Err(e)) => Err(ConsensusError::Unavailable(e.to_string())),
+            Err(_) => Err(ConsensusError::Unavailable("raft stopped".into())),
+        }
+    })
+}
+
+/// On the leader: confirms with a quorum that it still leads, and returns the log
+/// index a linearizable read must wait for.
+pub(crate) async fn read_index_local(raft: &Raft) -> Result<u64, ConsensusError> {
+    raft.ensure_linearizable(openraft::ReadPolicy::ReadIndex)
+        .await
+        .map(|r| r.index())
+        .map_err(|e| ConsensusError::Unavailable(e.to_string()))
+}
+
+async fn wait_applied(
+    mut applied: tokio::sync::watch::Receiver<u64>,
+    index: u64,
+) -> Result<(), ConsensusError> {
+    match tokio::time::timeout(APPLY_WAIT, applied.wait_for(|a| *a >= index)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(_)) => Err(ConsensusError::Unavailable("raft stopped".into())),
+        Err(_) => Err(ConsensusError::Unavailable(format!(
+            "not caught up with index {index}"
+        ))),
+    }
+}

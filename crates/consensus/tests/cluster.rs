@@ -1,12 +1,13 @@
 //! Three voters in one process over the TCP peer network on 127.0.0.1: one leader
 //! is elected, a write reaches every tree, and when the leader stops the other two
-//! elect a new one and keep taking writes.
+//! elect a new one and keep taking writes. A write handed to a follower goes to the
+//! leader and is applied on that follower by the time its result comes back.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corral_consensus::{ApplyObserver, Consensus, Paths, Timing};
+use corral_consensus::{ApplyObserver, Consensus, Members, Paths, Timing};
 use corral_tree::txn::CreateOp;
 use corral_tree::{DataTree, Event, Txn, TxnOp, TxnResult};
 
@@ -95,14 +96,19 @@ fn leader(nodes: &[Option<Consensus>]) -> Option<usize> {
 async fn three_voters_elect_replicate_and_fail_over() {
     let root = std::env::temp_dir().join(format!("corral-cluster-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    let members: BTreeMap<u64, String> = (1..=3)
+    let voters: BTreeMap<u64, String> = (1..=3)
         .map(|id| (id, format!("127.0.0.1:{}", free_port())))
         .collect();
+    let members = Members {
+        voters,
+        observers: BTreeMap::new(),
+    };
     let timing = Timing {
         heartbeat_ms: 100,
         election_min_ms: 400,
         election_max_ms: 800,
         snap_count: 100_000,
+        lost_after_ms: 1600,
     };
     let starts = (1..=3u64).map(|id| {
         let paths = Paths {
@@ -137,6 +143,16 @@ async fn three_voters_elect_replicate_and_fail_over() {
             n.id()
         );
     }
+
+    // A follower takes a write: forwarded to the leader, applied here on return.
+    let follower = (0..3).find(|i| *i != first).expect("a follower");
+    let f = nodes[follower].as_ref().expect("follower");
+    let forwarded = f.propose(create("/via-follower")).await;
+    let forwarded = forwarded.expect("a follower's write goes through the leader");
+    assert!(f.applied_index() >= forwarded.zxid as u64);
+    assert!(f.tree().read().node("/via-follower").is_some());
+    f.sync().await.expect("sync on a follower");
+    assert!(f.applied_index() >= forwarded.zxid as u64);
 
     // The leader stops; the other two still form a majority.
     let old = nodes[first].take().expect("leader");

@@ -63,6 +63,8 @@ pub struct Config {
     pub autopurge_purge_interval_hours: u32,
     pub container_check_interval_ms: u64,
     pub servers: Vec<Peer>,
+    /// `peerType=observer`: this server joins as a non-voting observer.
+    pub peer_type_observer: bool,
     pub my_id: u64,
     /// `corral.logSegmentBytes`: when a log segment is sealed and a new one started.
     pub log_segment_bytes: u64,
@@ -94,6 +96,7 @@ impl Default for Config {
             autopurge_purge_interval_hours: 1,
             container_check_interval_ms: 60_000,
             servers: Vec::new(),
+            peer_type_observer: false,
             my_id: 1,
             log_segment_bytes: 64 << 20,
             source: None,
@@ -113,7 +116,6 @@ const ACCEPTED: &[&str] = &[
     "metricsProvider.className",
     "metricsProvider.httpPort",
     "metricsProvider.httpHost",
-    "peerType",
     "syncEnabled",
     "preAllocSize",
     "globalOutstandingLimit",
@@ -224,6 +226,17 @@ impl Config {
             "znode.container.checkIntervalMs" => {
                 self.container_check_interval_ms = parse(key, value, "number of milliseconds")?
             }
+            "peerType" => match value {
+                "observer" => self.peer_type_observer = true,
+                "participant" => self.peer_type_observer = false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: key.into(),
+                        value: value.into(),
+                        what: "peer type (participant or observer)",
+                    })
+                }
+            },
             "corral.logSegmentBytes" => self.log_segment_bytes = parse(key, value, "size")?,
             k if k.starts_with("server.") => {
                 let id = parse(key, &k["server.".len()..], "server id")?;
@@ -233,6 +246,17 @@ impl Config {
             _ => tracing::warn!("unknown configuration key {key:?} ignored"),
         }
         Ok(())
+    }
+
+    /// True when the server.N lines describe an ensemble. One voter alone runs
+    /// standalone, as ZooKeeper does with standaloneEnabled (its default).
+    pub fn is_ensemble(&self) -> bool {
+        self.servers.len() > 1 || self.servers.iter().any(|p| p.observer)
+    }
+
+    /// This server's own server.N line.
+    pub fn me(&self) -> Option<&Peer> {
+        self.servers.iter().find(|p| p.id == self.my_id)
     }
 
     /// Where the transaction log lives: dataLogDir, or dataDir when it is unset.

@@ -17,16 +17,16 @@ use bytes::{BufMut, Bytes, BytesMut};
 use corral_consensus::ConsensusError;
 use corral_jute::records::{ConnectRequest, ConnectResponse, Id, ReplyHeader, RequestHeader};
 use corral_jute::{ErrorCode, Jute, OpCode};
-use corral_tree::{Txn, TxnOp, TxnResult};
+use corral_tree::{Txn, TxnResult};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::hub::{ConnCounters, ConnEntry};
-use crate::session::{new_password, now_millis};
+use crate::session::now_millis;
 use crate::watches::JuteDyn;
-use crate::{fourletter, request, ServerState};
+use crate::{fourletter, handshake, request, ServerState};
 
 pub type ConnId = u64;
 
@@ -62,6 +62,8 @@ pub struct Conn {
     pub session_id: i64,
     identity: Mutex<Vec<Id>>,
     counters: Arc<ConnCounters>,
+    /// A read-only session, given while the server has no quorum: writes are refused.
+    pub read_only: bool,
 }
 
 impl Conn {
@@ -81,6 +83,8 @@ impl Conn {
 }
 
 type WriteResult = Pin<Box<dyn Future<Output = Result<TxnResult, ConsensusError>> + Send>>;
+/// A sync's wait for this server to catch up with the leader.
+type Barrier = Pin<Box<dyn Future<Output = Result<(), ConsensusError>> + Send>>;
 
 /// A request waiting for its turn to be answered.
 pub enum Pending {
@@ -94,6 +98,7 @@ pub enum Pending {
         header: RequestHeader,
         body: Bytes,
         started: Instant,
+        barrier: Option<Barrier>,
     },
     Reply(Bytes),
     /// Send this, then close the connection.
@@ -152,11 +157,16 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         tracing::warn!("closing connection from {peer}: malformed ConnectRequest");
         return;
     };
-    let Some((session_id, passwd, timeout)) = handshake(&state, &connect, peer, &mut wr).await
-    else {
+    let Some(admitted) = handshake::admit(&state, &connect, peer, &mut wr).await else {
         let _ = wr.shutdown().await;
         return;
     };
+    let handshake::Admitted {
+        session_id,
+        passwd,
+        timeout,
+        read_only,
+    } = admitted;
     let counters = Arc::new(ConnCounters::default());
     let conn = Arc::new(Conn {
         id,
@@ -167,6 +177,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
             id: peer.ip().to_string(),
         }]),
         counters: counters.clone(),
+        read_only,
     });
     let (out_tx, out_rx) = mpsc::channel(OUTBOX);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -179,6 +190,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
             timeout,
             stop: stop_tx.clone(),
             counters: counters.clone(),
+            read_only,
         },
     );
     state.hub.watches().attach(id, out_tx.clone());
@@ -191,7 +203,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         timeout,
         session_id,
         passwd,
-        read_only: false,
+        read_only,
     };
     let mut hello = BytesMut::new();
     hello.put_i32(0);
@@ -236,80 +248,6 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
     state.hub.conns().remove(&id);
     state.hub.watches().detach(id);
     state.hub.sessions().detach(session_id, id);
-}
-
-/// Creates or resumes the session. `None` closes the connection.
-async fn handshake(
-    state: &ServerState,
-    req: &ConnectRequest,
-    peer: SocketAddr,
-    wr: &mut OwnedWriteHalf,
-) -> Option<(i64, Bytes, i32)> {
-    let last_zxid = state.tree().read().last_zxid();
-    if req.last_zxid_seen > last_zxid {
-        tracing::info!(
-            "Refusing session request for client {peer} as it has seen zxid 0x{:x} our last zxid is 0x{last_zxid:x}",
-            req.last_zxid_seen
-        );
-        return None;
-    }
-    let cfg = &state.config;
-    let timeout = req.timeout.clamp(
-        cfg.min_session_timeout as i32,
-        cfg.max_session_timeout as i32,
-    );
-    if req.session_id == 0 {
-        let session_id = state.session_ids.next();
-        let passwd = new_password();
-        let txn = Txn {
-            session_id,
-            time: now_millis(),
-            identity: Vec::new(),
-            op: TxnOp::CreateSession {
-                timeout,
-                passwd: passwd.clone(),
-            },
-        };
-        match state.consensus.propose(txn).await {
-            Ok(_) => {
-                tracing::info!("Established session 0x{session_id:x} with negotiated timeout {timeout} for client {peer}");
-                Some((session_id, passwd, timeout))
-            }
-            Err(e) => {
-                tracing::warn!("cannot create a session for {peer}: {e}");
-                None
-            }
-        }
-    } else {
-        let valid = state
-            .tree()
-            .read()
-            .session(req.session_id)
-            .is_some_and(|s| s.passwd == req.passwd);
-        if valid {
-            tracing::info!(
-                "Re-established session 0x{:x} for client {peer}",
-                req.session_id
-            );
-            return Some((req.session_id, req.passwd.clone(), timeout));
-        }
-        tracing::info!(
-            "Invalid session 0x{:x} for client {peer}, probably expired",
-            req.session_id
-        );
-        let refusal = ConnectResponse {
-            protocol_version: 0,
-            timeout: 0,
-            session_id: 0,
-            passwd: Bytes::from_static(&[0; 16]),
-            read_only: false,
-        };
-        let mut w = BytesMut::new();
-        w.put_i32(refusal.to_bytes().len() as i32);
-        refusal.write(&mut w);
-        let _ = wr.write_all(&w).await;
-        None
-    }
 }
 
 /// The responder's queue, and how many reads in it are not yet answered.
@@ -387,6 +325,19 @@ async fn classify(
     let opcode = OpCode::from_i32(header.op);
     match opcode {
         Some(OpCode::Auth) => Some(request::auth::handle(state, conn, header.xid, &body)),
+        Some(OpCode::CloseSession) if conn.read_only => {
+            // A read-only session lives on this server alone: nothing to replicate.
+            Some(Pending::Last(error_reply(header.xid, state, ErrorCode::Ok)))
+        }
+        Some(op)
+            if conn.read_only && (request::write::is_client_write(op) || op == OpCode::Sync) =>
+        {
+            Some(Pending::Reply(error_reply(
+                header.xid,
+                state,
+                ErrorCode::NotReadOnly,
+            )))
+        }
         Some(op) if request::write::is_client_write(op) => {
             let txn_op = match request::write::decode(op, &body) {
                 Ok(op) => op,
@@ -428,6 +379,7 @@ async fn classify(
             header,
             body,
             started,
+            barrier: (op == OpCode::Sync).then(|| Box::pin(state.consensus.sync()) as Barrier),
         }),
         _ => {
             tracing::warn!(
@@ -486,7 +438,15 @@ async fn respond_loop(
                 header,
                 body,
                 started,
+                barrier,
             } => {
+                if let Some(Err(e)) = match barrier {
+                    Some(b) => Some(b.await),
+                    None => None,
+                } {
+                    tracing::warn!("sync failed: {e}; closing connection {}", conn.peer);
+                    break;
+                }
                 let (bytes, last) = request::read::answer(&state, &conn, header, &body);
                 reads.send_modify(|n| *n = n.saturating_sub(1));
                 (bytes, last, Some(started))

@@ -48,12 +48,22 @@ pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedRea
     if !allowed(state, word) {
         return format!("{word} is not executed because it is not in the whitelist.\n");
     }
+    let Some(mode) = mode(state) else {
+        return match word {
+            "ruok" => "imok".to_string(),
+            "isro" => "null".to_string(),
+            "conf" => configuration(state),
+            "envi" => environment(),
+            _ => NOT_SERVING.to_string(),
+        };
+    };
     match word {
         "ruok" => "imok".to_string(),
+        "isro" if mode == "read-only" => "ro".to_string(),
         "isro" => "rw".to_string(),
-        "srvr" => server_stats(state, false),
-        "stat" => server_stats(state, true),
-        "mntr" => monitor(state),
+        "srvr" => server_stats(state, mode, false),
+        "stat" => server_stats(state, mode, true),
+        "mntr" => monitor(state, mode),
         "conf" => configuration(state),
         "envi" => environment(),
         "cons" => connections(state),
@@ -88,7 +98,22 @@ pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedRea
     }
 }
 
-fn server_stats(state: &ServerState, with_clients: bool) -> String {
+/// What a word other than ruok and isro answers while the server serves no one.
+const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
+
+/// The `Mode:` of srvr and `zk_server_state` of mntr; `None` while the server serves
+/// no one (in an ensemble without a quorum, read-only mode off).
+fn mode(state: &ServerState) -> Option<&'static str> {
+    if crate::quorum::read_only(state) {
+        return Some("read-only");
+    }
+    if !crate::quorum::serving(state) {
+        return None;
+    }
+    Some(state.consensus.status().borrow().role.mode())
+}
+
+fn server_stats(state: &ServerState, mode: &str, with_clients: bool) -> String {
     let mut out = format!("Zookeeper version: {}\n", version_line());
     if with_clients {
         out.push_str("Clients:\n");
@@ -99,7 +124,7 @@ fn server_stats(state: &ServerState, with_clients: bool) -> String {
     let tree = state.tree().read();
     let _ = write!(
         out,
-        "Latency min/avg/max: {}/{avg:.4}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        "Latency min/avg/max: {}/{avg:.4}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: {mode}\nNode count: {}\n",
         min.round() as u64,
         max.round() as u64,
         Stats::get(&state.stats.packets_received),
@@ -129,14 +154,14 @@ fn connections(state: &ServerState) -> String {
     out
 }
 
-fn monitor(state: &ServerState) -> String {
+fn monitor(state: &ServerState, mode: &str) -> String {
     let (min, avg, max) = state.stats.latency_ms();
     let tree = state.tree().read();
     let (_, _, watch_count) = state.hub.watches().summary();
     let raft = state.consensus.metrics();
-    let lines: Vec<(&str, String)> = vec![
+    let mut lines: Vec<(&str, String)> = vec![
         ("zk_version", version_line()),
-        ("zk_server_state", "standalone".into()),
+        ("zk_server_state", mode.into()),
         ("zk_avg_latency", format!("{avg:.4}")),
         ("zk_max_latency", format!("{}", max.round() as u64)),
         ("zk_min_latency", format!("{}", min.round() as u64)),
@@ -175,6 +200,27 @@ fn monitor(state: &ServerState) -> String {
         ),
         ("corral_raft_applied_index", raft.applied_index.to_string()),
     ];
+    let status = state.consensus.status().borrow().clone();
+    if status.role == corral_consensus::Role::Leader {
+        // ZooKeeper's leader-only keys; zk_followers is the 3.4 name ClickHouse Keeper
+        // still prints, kept for dashboards built on it.
+        let observers = status.followers - status.synced_followers;
+        let at = lines
+            .iter()
+            .position(|(k, _)| k.starts_with("corral_"))
+            .unwrap_or(lines.len());
+        lines.splice(
+            at..at,
+            [
+                ("zk_learners", status.followers.to_string()),
+                ("zk_followers", status.followers.to_string()),
+                ("zk_synced_followers", status.synced_followers.to_string()),
+                ("zk_synced_non_voting_followers", "0".to_string()),
+                ("zk_synced_observers", observers.to_string()),
+                ("zk_pending_syncs", "0".to_string()),
+            ],
+        );
+    }
     lines
         .into_iter()
         .map(|(k, v)| format!("{k}\t{v}\n"))

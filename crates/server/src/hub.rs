@@ -20,6 +20,8 @@ pub struct ConnEntry {
     /// Stops the connection's reader; what is queued is still answered, then it closes.
     pub stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     pub counters: std::sync::Arc<ConnCounters>,
+    /// A read-only session (see `quorum`).
+    pub read_only: bool,
 }
 
 /// A connection's traffic, updated by its own tasks without taking any lock.
@@ -83,8 +85,16 @@ impl ApplyObserver for Hub {
         }
     }
 
+    fn sessions_alive(&self, sessions: &[i64]) {
+        let mut table = self.sessions();
+        for id in sessions {
+            table.touch(*id);
+        }
+    }
+
     fn reset(&self, tree: &DataTree) {
         let mut sessions = self.sessions();
+        sessions.retain(|id| tree.session(id).is_some());
         for (id, s) in tree.sessions() {
             sessions.track(id, s.timeout);
         }

@@ -7,13 +7,17 @@
 //! `hub` is told, fires watches through `watches`, and the reply goes out. Reads are
 //! answered by `request::read` from this server's tree. `session` tracks liveness and
 //! expires sessions through the log; `reaper` removes empty containers and expired TTL
-//! nodes; `fourletter` answers operators' words on the client port.
+//! nodes; `fourletter` answers operators' words on the client port. In an ensemble,
+//! `quorum` drops clients when this server loses its leader or quorum, and lets
+//! read-only clients in while that lasts (`readonlymode.enabled`).
 
 pub mod config;
 mod connection;
 mod fourletter;
+mod handshake;
 mod hub;
 mod listener;
+mod quorum;
 mod reaper;
 mod request;
 mod session;
@@ -23,7 +27,7 @@ mod watches;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corral_consensus::{Consensus, Paths, SharedTree, Timing};
+use corral_consensus::{Consensus, Members, Paths, SharedTree, Timing};
 
 pub use config::{Config, ConfigError};
 
@@ -36,6 +40,8 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Consensus(#[from] corral_consensus::ConsensusError),
+    #[error("ensemble configuration: {0}")]
+    Ensemble(String),
     #[error("dataDir {dir}: {reason}")]
     DataDir {
         dir: std::path::PathBuf,
@@ -69,6 +75,8 @@ pub(crate) struct ServerState {
     pub hub: Arc<hub::Hub>,
     pub stats: stats::Stats,
     pub session_ids: session::SessionIds,
+    /// In an ensemble: the clients of this server are dropped while it cannot serve.
+    pub ensemble: bool,
     pub started: Instant,
     _lock: std::fs::File,
 }
@@ -89,16 +97,10 @@ pub struct Server {
 
 impl Server {
     /// Starts the consensus node, the listener and the background tasks.
-    pub async fn start(config: Config) -> Result<Server, ServerError> {
+    pub async fn start(mut config: Config) -> Result<Server, ServerError> {
         let lock = lock_data_dir(&config.data_dir)?;
         let hub = Arc::new(hub::Hub::default());
-        let tick = u64::from(config.tick_time.max(1));
-        let timing = Timing {
-            heartbeat_ms: (tick / 2).max(50),
-            election_min_ms: tick * 2,
-            election_max_ms: tick * 4,
-            snap_count: config.snap_count.max(1),
-        };
+        let timing = timing(&config);
         let paths = Paths {
             snapshots: config.data_dir.join("snapshots"),
             log: config.log_dir().join("log"),
@@ -107,10 +109,19 @@ impl Server {
             extended_types: config.extended_types,
             log_segment_bytes: config.log_segment_bytes,
         };
-        let consensus =
-            Consensus::start_standalone(config.my_id, &paths, hub.clone(), timing).await?;
-        consensus.wait_leader(Duration::from_secs(30)).await?;
-        consensus.wait_caught_up(Duration::from_secs(600)).await?;
+        let ensemble = config.is_ensemble();
+        let consensus = if ensemble {
+            let members = members(&mut config)?;
+            let c = Consensus::start_cluster(config.my_id, members, &paths, hub.clone(), timing)
+                .await?;
+            c.tree().set_config(ensemble_config(&config));
+            c
+        } else {
+            let c = Consensus::start_standalone(config.my_id, &paths, hub.clone(), timing).await?;
+            c.wait_leader(Duration::from_secs(30)).await?;
+            c.wait_caught_up(Duration::from_secs(600)).await?;
+            c
+        };
         let addr = std::net::SocketAddr::new(config.client_port_address, config.client_port);
         let socket = tokio::net::TcpListener::bind(addr)
             .await
@@ -125,17 +136,26 @@ impl Server {
             hub,
             stats: stats::Stats::default(),
             session_ids: session::SessionIds::new(config_id),
+            ensemble,
             started: Instant::now(),
             _lock: lock,
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(listener::run(socket, state.clone(), stopped.clone())),
             tokio::spawn(session::expire_loop(state.clone(), stopped.clone())),
-            tokio::spawn(reaper::run(state.clone(), stopped)),
         ];
+        if ensemble {
+            tasks.push(tokio::spawn(quorum::watch(state.clone(), stopped.clone())));
+        }
+        tasks.push(tokio::spawn(reaper::run(state.clone(), stopped)));
         tracing::info!(
-            "binding to port {local_addr}; serving standalone (myid {})",
+            "binding to port {local_addr}; {} (myid {})",
+            if ensemble {
+                "member of an ensemble"
+            } else {
+                "serving standalone"
+            },
             state.config.my_id
         );
         Ok(Server {
@@ -157,4 +177,89 @@ impl Server {
         }
         self.state.consensus.shutdown().await;
     }
+}
+
+/// Raft timing from zoo.cfg, chosen so that a leader lost to kill -9 is replaced in
+/// well under a second at ZooKeeper's default tickTime of 2000 ms: heartbeats every
+/// tickTime/40, elections after tickTime/8 to tickTime/5 of silence. (openraft's
+/// voters refuse a vote while the old leader's lease, the longest election timeout,
+/// lasts, so a failover takes one to two election timeouts.) A follower that hears
+/// nothing for twice the longest election timeout, or a leader without a quorum for
+/// that long, stops serving clients. initLimit and syncLimit have no Raft
+/// counterpart: a catching-up follower is fed by log or snapshot for as long as it
+/// takes. docs/decisions.md gives the reasoning.
+fn timing(config: &Config) -> Timing {
+    let tick = u64::from(config.tick_time.max(1));
+    let heartbeat_ms = (tick / 40).max(10);
+    let election_min_ms = (tick / 8).max(heartbeat_ms * 3);
+    let election_max_ms = (tick / 5).max(election_min_ms + heartbeat_ms);
+    Timing {
+        heartbeat_ms,
+        election_min_ms,
+        election_max_ms,
+        snap_count: config.snap_count.max(1),
+        lost_after_ms: election_max_ms * 2,
+    }
+}
+
+/// The ensemble's members from the server.N lines; the client port comes from this
+/// server's own line when it names one.
+fn members(config: &mut Config) -> Result<Members, ServerError> {
+    let Some(me) = config.me().cloned() else {
+        return Err(ServerError::Ensemble(format!(
+            "myid {} (from {}/myid) is not among the server.N lines",
+            config.my_id,
+            config.data_dir.display()
+        )));
+    };
+    if config.peer_type_observer && !me.observer {
+        return Err(ServerError::Ensemble(format!(
+            "peerType=observer but server.{} is not marked :observer",
+            me.id
+        )));
+    }
+    if let Some((address, port)) = &me.client {
+        config.client_port = *port;
+        if let Some(ip) = address.as_deref().and_then(|a| a.parse().ok()) {
+            config.client_port_address = ip;
+        }
+    }
+    let mut members = Members::default();
+    for p in &config.servers {
+        let side = if p.observer {
+            &mut members.observers
+        } else {
+            &mut members.voters
+        };
+        side.insert(p.id, format!("{}:{}", p.host, p.quorum_port));
+    }
+    if members.voters.is_empty() {
+        return Err(ServerError::Ensemble("no voting server.N lines".into()));
+    }
+    Ok(members)
+}
+
+/// /zookeeper/config as ZooKeeper writes it: one server.N line per member, then the
+/// configuration version.
+fn ensemble_config(config: &Config) -> Vec<u8> {
+    let mut out = String::new();
+    for p in &config.servers {
+        let role = if p.observer {
+            "observer"
+        } else {
+            "participant"
+        };
+        let client = match &p.client {
+            Some((address, port)) => {
+                format!(";{}:{port}", address.as_deref().unwrap_or("0.0.0.0"))
+            }
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "server.{}={}:{}:{}:{role}{client}\n",
+            p.id, p.host, p.quorum_port, p.election_port
+        ));
+    }
+    out.push_str("version=0");
+    out.into_bytes()
 }

@@ -1,15 +1,19 @@
 //! Session liveness on this server: who was heard from when, and expiry.
 //!
 //! The session table itself is replicated in the tree; this is the local clock side.
-//! A session that is not heard from within its timeout is closed through the log,
-//! which removes its ephemerals on every replica.
+//! Only the leader expires: a session that no server heard from within its timeout is
+//! closed through the log, which removes its ephemerals on every replica. The other
+//! servers report the sessions they heard from to the leader every half tick, as
+//! ZooKeeper's followers do in their pings, and a new leader gives every session a
+//! fresh timeout instead of judging it by clocks it did not keep.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use corral_consensus::Role;
 use corral_tree::{Txn, TxnOp};
 
 use crate::connection::ConnId;
@@ -25,6 +29,8 @@ struct Liveness {
 #[derive(Default)]
 pub struct SessionTable {
     live: HashMap<i64, Liveness>,
+    /// Heard from since the last report to the leader.
+    touched: HashSet<i64>,
 }
 
 impl SessionTable {
@@ -48,6 +54,7 @@ impl SessionTable {
         let l = self.live.get_mut(&id)?;
         l.timeout = Duration::from_millis(timeout_ms.max(1) as u64);
         l.deadline = Instant::now() + l.timeout;
+        self.touched.insert(id);
         l.conn.replace(conn).filter(|old| *old != conn)
     }
 
@@ -63,6 +70,33 @@ impl SessionTable {
     pub fn touch(&mut self, id: i64) {
         if let Some(l) = self.live.get_mut(&id) {
             l.deadline = Instant::now() + l.timeout;
+            self.touched.insert(id);
+        }
+    }
+
+    /// Drops the sessions a new tree no longer has.
+    pub fn retain(&mut self, keep: impl Fn(i64) -> bool) {
+        self.live.retain(|id, _| keep(*id));
+    }
+
+    /// Gives a session whose close could not be proposed another chance.
+    fn reopen(&mut self, id: i64) {
+        if let Some(l) = self.live.get_mut(&id) {
+            l.closing = false;
+        }
+    }
+
+    /// The sessions heard from since the last call, for the report to the leader.
+    fn take_touched(&mut self) -> Vec<i64> {
+        self.touched.drain().collect()
+    }
+
+    /// A new leader starts every session's clock afresh.
+    fn renew_all(&mut self) {
+        let now = Instant::now();
+        for l in self.live.values_mut() {
+            l.deadline = now + l.timeout;
+            l.closing = false;
         }
     }
 
@@ -120,13 +154,31 @@ pub fn new_password() -> Bytes {
     Bytes::copy_from_slice(&buf)
 }
 
-/// Proposes a close for every session whose deadline passed.
+/// On the leader, proposes a close for every session whose deadline passed; on the
+/// other servers, reports the sessions heard from to the leader.
 pub async fn expire_loop(state: Arc<ServerState>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let period = Duration::from_millis(u64::from(state.config.tick_time.max(20)) / 2);
+    let status = state.consensus.status();
+    let mut led = false;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             _ = stop.changed() => return,
+        }
+        let now = status.borrow().clone();
+        let leads = matches!(now.role, Role::Leader | Role::Standalone);
+        if leads && !led && now.role == Role::Leader {
+            state.hub.sessions().renew_all();
+        }
+        led = leads;
+        if !leads {
+            let alive = state.hub.sessions().take_touched();
+            state.consensus.report_alive(alive).await;
+            continue;
+        }
+        state.hub.sessions().touched.clear();
+        if !now.serving {
+            continue;
         }
         let expired = state.hub.sessions().expired(Instant::now());
         for id in expired {
@@ -139,6 +191,7 @@ pub async fn expire_loop(state: Arc<ServerState>, mut stop: tokio::sync::watch::
             };
             if let Err(e) = state.consensus.propose(txn).await {
                 tracing::warn!("could not expire session 0x{id:x}: {e}");
+                state.hub.sessions().reopen(id);
             }
         }
     }

@@ -210,6 +210,17 @@ impl DataTree {
         self.sessions.iter().map(|(id, s)| (*id, s))
     }
 
+    /// Sets /zookeeper/config's data: the membership, written by each server from
+    /// its own configuration as ZooKeeper does, not through the log.
+    pub fn set_config(&mut self, data: Bytes) {
+        self.remember(CONFIG);
+        if let Some(node) = self.nodes.get_mut(CONFIG) {
+            let old = node.data_len();
+            node.data = Some(data);
+            self.data_size = (self.data_size + node.data_len() as u64).saturating_sub(old as u64);
+        }
+    }
+
     pub fn ephemeral_count(&self) -> usize {
         self.sessions.values().map(|s| s.ephemerals.len()).sum()
     }

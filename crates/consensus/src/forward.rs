@@ -1,0 +1,145 @@
+//! A follower's (or observer's) link to the leader: its clients' writes and syncs go
+//! up, the leader's answers come back, and its sessions' liveness is reported.
+//!
+//! One TCP connection to the leader's peer port, pipelined: requests are written in
+//! the order they are handed over (which keeps each session's writes in its order)
+//! and answers are matched to requests by id. When the connection fails, every
+//! request on it fails with it, and the next request opens a new one; a client whose
+//! write is lost this way sees its connection close, as with ZooKeeper when the
+//! leader changes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::peer::{read_frame, write_frame, PeerRequest, PeerResponse};
+use crate::ConsensusError;
+
+/// Requests queued for the leader before a sender waits.
+const QUEUE: usize = 4096;
+
+type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<PeerResponse>>>>;
+
+struct Link {
+    leader: u64,
+    queue: mpsc::Sender<PeerRequest>,
+    waiters: Waiters,
+}
+
+#[derive(Default)]
+pub(crate) struct Forwarder {
+    link: tokio::sync::Mutex<Option<Link>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+fn lock(w: &Waiters) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<PeerResponse>>> {
+    w.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Forwarder {
+    /// Queues a request for `leader` at `addr`; the receiver gets its answer, or an
+    /// error if the link fails first. Returns once the request is queued in order.
+    pub async fn request(
+        &self,
+        leader: u64,
+        addr: &str,
+        make: impl FnOnce(u64) -> PeerRequest,
+    ) -> Result<oneshot::Receiver<PeerResponse>, ConsensusError> {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut guard = self.link.lock().await;
+        let link = self.usable_link(&mut guard, leader, addr);
+        let (tx, rx) = oneshot::channel();
+        lock(&link.waiters).insert(id, tx);
+        if link.queue.send(make(id)).await.is_err() {
+            lock(&link.waiters).remove(&id);
+            *guard = None;
+            return Err(ConsensusError::Unavailable(format!(
+                "lost the link to leader {leader}"
+            )));
+        }
+        Ok(rx)
+    }
+
+    /// Sends a report that needs no answer; dropped if the link is busy or down.
+    pub async fn tell(&self, leader: u64, addr: &str, request: PeerRequest) {
+        let mut guard = self.link.lock().await;
+        let link = self.usable_link(&mut guard, leader, addr);
+        let _ = link.queue.try_send(request);
+    }
+
+    fn usable_link<'a>(&self, slot: &'a mut Option<Link>, leader: u64, addr: &str) -> &'a Link {
+        let stale = slot
+            .as_ref()
+            .is_none_or(|l| l.leader != leader || l.queue.is_closed());
+        if stale {
+            *slot = None;
+        }
+        slot.get_or_insert_with(|| open(leader, addr.to_string()))
+    }
+}
+
+fn open(leader: u64, addr: String) -> Link {
+    let (queue, requests) = mpsc::channel(QUEUE);
+    let waiters: Waiters = Arc::default();
+    let task_waiters = waiters.clone();
+    tokio::spawn(async move {
+        if let Err(e) = run(&addr, requests, &task_waiters).await {
+            tracing::info!("link to leader {leader} at {addr} closed: {e}");
+        }
+        // Dropping the senders fails every request still waiting on this link.
+        lock(&task_waiters).clear();
+    });
+    Link {
+        leader,
+        queue,
+        waiters,
+    }
+}
+
+async fn run(
+    addr: &str,
+    mut requests: mpsc::Receiver<PeerRequest>,
+    waiters: &Waiters,
+) -> std::io::Result<()> {
+    let stream = tokio::time::timeout(
+        crate::peer::raft_client::CONNECT_TIMEOUT,
+        TcpStream::connect(addr),
+    )
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    let _ = stream.set_nodelay(true);
+    let (rd, wr) = stream.into_split();
+    let writer = async move {
+        let mut wr = BufWriter::new(wr);
+        while let Some(first) = requests.recv().await {
+            write_frame(&mut wr, &first).await?;
+            while let Ok(next) = requests.try_recv() {
+                write_frame(&mut wr, &next).await?;
+            }
+            wr.flush().await?;
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    let reader = async move {
+        let mut rd = BufReader::new(rd);
+        loop {
+            let answer: PeerResponse = read_frame(&mut rd).await?;
+            let id = match &answer {
+                PeerResponse::Forwarded { id, .. } | PeerResponse::ReadIndex { id, .. } => *id,
+                _ => return Err(std::io::Error::other("unexpected answer from the leader")),
+            };
+            if let Some(waiter) = lock(waiters).remove(&id) {
+                let _ = waiter.send(answer);
+            }
+        }
+    };
+    tokio::select! {
+        r = writer => r,
+        r = reader => r,
+    }
+}

@@ -1,0 +1,179 @@
+//! The answering side of the peer port: openraft's RPCs in order, and a follower's
+//! pipelined writes and syncs, whose answers may overtake one another.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use super::{read_frame, write_frame, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
+use crate::types::{Raft, Snapshot};
+use crate::{ApplyObserver, LeaderContact};
+
+/// The largest snapshot a follower accepts from a leader; far above any tree that fits
+/// in memory, but it keeps a bad length from allocating without bound.
+const MAX_SNAPSHOT: u64 = 64 << 30;
+/// Answers queued for one peer connection before the reader waits for the writer.
+const OUTBOX: usize = 1024;
+
+/// What answering a peer needs.
+#[derive(Clone)]
+pub(crate) struct PeerService {
+    pub raft: Raft,
+    pub contact: Arc<LeaderContact>,
+    pub observer: Arc<dyn ApplyObserver>,
+}
+
+/// Answers peers until `stop` turns true.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    service: PeerService,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.changed() => return,
+        };
+        let Ok((stream, peer)) = accepted else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = service.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve_one(stream, service).await {
+                tracing::debug!("peer connection from {peer} ended: {e}");
+            }
+        });
+    }
+}
+
+async fn serve_one(stream: TcpStream, service: PeerService) -> std::io::Result<()> {
+    let (rd, wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let (out, outbox) = mpsc::channel(OUTBOX);
+    let writer = tokio::spawn(write_answers(wr, outbox));
+    let result = read_requests(&mut rd, &service, out).await;
+    let _ = writer.await;
+    result
+}
+
+async fn write_answers(
+    wr: tokio::net::tcp::OwnedWriteHalf,
+    mut outbox: mpsc::Receiver<PeerResponse>,
+) -> std::io::Result<()> {
+    let mut wr = BufWriter::new(wr);
+    while let Some(first) = outbox.recv().await {
+        write_frame(&mut wr, &first).await?;
+        while let Ok(next) = outbox.try_recv() {
+            write_frame(&mut wr, &next).await?;
+        }
+        wr.flush().await?;
+    }
+    Ok(())
+}
+
+async fn read_requests(
+    rd: &mut BufReader<OwnedReadHalf>,
+    service: &PeerService,
+    out: mpsc::Sender<PeerResponse>,
+) -> std::io::Result<()> {
+    let closed = || std::io::Error::other("answer writer stopped");
+    loop {
+        let request: PeerRequest = read_frame(rd).await?;
+        let raft = &service.raft;
+        let answer = match request {
+            PeerRequest::Append(rpc) => {
+                service.contact.heard();
+                Some(match raft.append_entries(rpc).await {
+                    Ok(r) => PeerResponse::Append(r),
+                    Err(e) => PeerResponse::Refused(e.to_string()),
+                })
+            }
+            PeerRequest::Vote(rpc) => Some(match raft.vote(rpc).await {
+                Ok(r) => PeerResponse::Vote(r),
+                Err(e) => PeerResponse::Refused(e.to_string()),
+            }),
+            PeerRequest::SnapshotBegin { vote, meta, total } => {
+                service.contact.heard();
+                let data = receive_snapshot(rd, total).await?;
+                tracing::info!(
+                    "Getting a snapshot from the leader: index {}, {total} bytes",
+                    meta.last_log_id.map(|l| l.index).unwrap_or(0)
+                );
+                let snapshot = Snapshot {
+                    meta,
+                    snapshot: data,
+                };
+                Some(match raft.install_full_snapshot(vote, snapshot).await {
+                    Ok(r) => PeerResponse::Snapshot(r),
+                    Err(e) => PeerResponse::Refused(e.to_string()),
+                })
+            }
+            PeerRequest::SnapshotChunk(_) => {
+                return Err(std::io::Error::other("snapshot chunk outside a snapshot"));
+            }
+            PeerRequest::Forward { id, txn } => {
+                // Appended before the next frame is read: a session's writes enter the
+                // log in the order its server forwarded them.
+                let appended = crate::append_local(raft, txn).await;
+                let out = out.clone();
+                tokio::spawn(async move {
+                    let result = match appended {
+                        Ok(applied) => applied.await,
+                        Err(e) => Err(e),
+                    };
+                    let _ = out.send(PeerResponse::Forwarded { id, result }).await;
+                });
+                None
+            }
+            PeerRequest::ReadIndex { id } => {
+                let raft = raft.clone();
+                let out = out.clone();
+                tokio::spawn(async move {
+                    let result = crate::read_index_local(&raft).await;
+                    let _ = out.send(PeerResponse::ReadIndex { id, result }).await;
+                });
+                None
+            }
+            PeerRequest::Alive(sessions) => {
+                service.observer.sessions_alive(&sessions);
+                None
+            }
+        };
+        if let Some(answer) = answer {
+            out.send(answer).await.map_err(|_| closed())?;
+        }
+    }
+}
+
+/// Reads the chunk frames of one snapshot into one buffer.
+async fn receive_snapshot(
+    rd: &mut BufReader<OwnedReadHalf>,
+    total: u64,
+) -> std::io::Result<bytes::Bytes> {
+    if total > MAX_SNAPSHOT {
+        return Err(std::io::Error::other(format!(
+            "snapshot of {total} bytes is over the limit"
+        )));
+    }
+    let mut data = BytesMut::with_capacity(total as usize);
+    while (data.len() as u64) < total {
+        match read_frame(rd).await? {
+            PeerRequest::SnapshotChunk(chunk)
+                if !chunk.is_empty()
+                    && chunk.len() <= SNAPSHOT_CHUNK
+                    && data.len() as u64 + chunk.len() as u64 <= total =>
+            {
+                data.extend_from_slice(&chunk)
+            }
+            _ => return Err(std::io::Error::other("malformed snapshot stream")),
+        }
+    }
+    Ok(data.freeze())
+}

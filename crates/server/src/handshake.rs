@@ -1,0 +1,183 @@
+//! The handshake: a ConnectRequest creates a session through the log, resumes one
+//! the client already has (on this server or, after a failover, on another), or, while
+//! this server has no quorum, gives a read-only client a read-only session.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use corral_jute::records::{ConnectRequest, ConnectResponse};
+use corral_jute::Jute;
+use corral_tree::{Txn, TxnOp};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+
+use crate::session::{new_password, now_millis};
+use crate::{quorum, ServerState};
+
+/// How long a handshake waits for this server to catch up with the leader, when the
+/// client has seen more than this server has applied.
+const CATCH_UP: Duration = Duration::from_secs(5);
+
+/// A session the connection may go on with.
+pub struct Admitted {
+    pub session_id: i64,
+    pub passwd: Bytes,
+    pub timeout: i32,
+    pub read_only: bool,
+}
+
+/// Creates or resumes the session. `None` closes the connection.
+pub async fn admit(
+    state: &ServerState,
+    req: &ConnectRequest,
+    peer: SocketAddr,
+    wr: &mut OwnedWriteHalf,
+) -> Option<Admitted> {
+    let cfg = &state.config;
+    let timeout = req.timeout.clamp(
+        cfg.min_session_timeout as i32,
+        cfg.max_session_timeout as i32,
+    );
+    if !quorum::serving(state) {
+        if req.read_only && quorum::read_only(state) {
+            return Some(read_only_session(state, req, peer, timeout));
+        }
+        tracing::info!(
+            "Closing connection from {peer}: this server has no quorum{}",
+            if req.read_only {
+                " and read-only mode is off"
+            } else {
+                ""
+            }
+        );
+        return None;
+    }
+    if !caught_up(state, || {
+        state.tree().read().last_zxid() >= req.last_zxid_seen
+    })
+    .await
+    {
+        tracing::info!(
+            "Refusing session request for client {peer} as it has seen zxid 0x{:x} our last zxid is 0x{:x}",
+            req.last_zxid_seen,
+            state.tree().read().last_zxid()
+        );
+        return None;
+    }
+    if req.session_id == 0 {
+        return create(state, peer, timeout).await;
+    }
+    let valid = || {
+        state
+            .tree()
+            .read()
+            .session(req.session_id)
+            .is_some_and(|s| s.passwd == req.passwd)
+    };
+    // A session created through another server may not have reached this one yet.
+    if caught_up(state, valid).await {
+        tracing::info!(
+            "Re-established session 0x{:x} for client {peer}",
+            req.session_id
+        );
+        return Some(Admitted {
+            session_id: req.session_id,
+            passwd: req.passwd.clone(),
+            timeout,
+            read_only: false,
+        });
+    }
+    tracing::info!(
+        "Invalid session 0x{:x} for client {peer}, probably expired",
+        req.session_id
+    );
+    refuse_expired(wr).await;
+    None
+}
+
+/// True if `ok` holds now, or after this server syncs with the leader.
+async fn caught_up(state: &ServerState, ok: impl Fn() -> bool) -> bool {
+    if ok() {
+        return true;
+    }
+    if !state.ensemble {
+        return false;
+    }
+    matches!(
+        tokio::time::timeout(CATCH_UP, state.consensus.sync()).await,
+        Ok(Ok(()))
+    ) && ok()
+}
+
+async fn create(state: &ServerState, peer: SocketAddr, timeout: i32) -> Option<Admitted> {
+    let session_id = state.session_ids.next();
+    let passwd = new_password();
+    let txn = Txn {
+        session_id,
+        time: now_millis(),
+        identity: Vec::new(),
+        op: TxnOp::CreateSession {
+            timeout,
+            passwd: passwd.clone(),
+        },
+    };
+    match state.consensus.propose(txn).await {
+        Ok(_) => {
+            tracing::info!("Established session 0x{session_id:x} with negotiated timeout {timeout} for client {peer}");
+            Some(Admitted {
+                session_id,
+                passwd,
+                timeout,
+                read_only: false,
+            })
+        }
+        Err(e) => {
+            tracing::warn!("cannot create a session for {peer}: {e}");
+            None
+        }
+    }
+}
+
+/// A session on this server alone: it is not in the log and ends with the connection.
+fn read_only_session(
+    state: &ServerState,
+    req: &ConnectRequest,
+    peer: SocketAddr,
+    timeout: i32,
+) -> Admitted {
+    let known = state
+        .tree()
+        .read()
+        .session(req.session_id)
+        .is_some_and(|s| s.passwd == req.passwd);
+    let (session_id, passwd) = if known {
+        (req.session_id, req.passwd.clone())
+    } else {
+        (state.session_ids.next(), new_password())
+    };
+    tracing::info!(
+        "Established read-only session 0x{session_id:x} with negotiated timeout {timeout} for client {peer}"
+    );
+    Admitted {
+        session_id,
+        passwd,
+        timeout,
+        read_only: true,
+    }
+}
+
+/// Tells the client its session is gone: a ConnectResponse with timeout 0.
+async fn refuse_expired(wr: &mut OwnedWriteHalf) {
+    let refusal = ConnectResponse {
+        protocol_version: 0,
+        timeout: 0,
+        session_id: 0,
+        passwd: Bytes::from_static(&[0; 16]),
+        read_only: false,
+    };
+    let mut w = BytesMut::new();
+    w.put_i32(refusal.to_bytes().len() as i32);
+    refusal.write(&mut w);
+    let _ = wr.write_all(&w).await;
+}

@@ -1,0 +1,59 @@
+//! In an ensemble, what clients may do depends on the quorum. While this server has
+//! no leader (or, leading, no quorum) it answers no client with data that may be
+//! stale: its clients are dropped and new ones refused, as a ZooKeeper server that
+//! goes LOOKING does. With `readonlymode.enabled`, clients that allow read-only mode
+//! are let in and served reads meanwhile; when the quorum is back they are dropped
+//! so they reconnect with full sessions.
+
+use std::sync::Arc;
+
+use crate::ServerState;
+
+/// True while this server hands out read-only sessions instead of full ones.
+pub fn read_only(state: &ServerState) -> bool {
+    state.ensemble && state.config.read_only_mode && !serving(state)
+}
+
+/// True while this server can give clients full sessions.
+pub fn serving(state: &ServerState) -> bool {
+    !state.ensemble || state.consensus.status().borrow().serving
+}
+
+pub async fn watch(state: Arc<ServerState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut status = state.consensus.status();
+    let mut was_serving = status.borrow().serving;
+    loop {
+        tokio::select! {
+            r = status.changed() => if r.is_err() { return },
+            _ = stop.changed() => return,
+        }
+        let serving = status.borrow_and_update().serving;
+        if serving == was_serving {
+            continue;
+        }
+        was_serving = serving;
+        // Drop the clients whose kind of session this server no longer gives.
+        let dropped: Vec<_> = state
+            .hub
+            .conns()
+            .iter()
+            .filter(|(_, c)| c.read_only == serving)
+            .map(|(id, _)| *id)
+            .collect();
+        if !dropped.is_empty() {
+            tracing::info!(
+                "closing {} {} client connection(s): this server {}",
+                dropped.len(),
+                if serving { "read-only" } else { "read-write" },
+                if serving {
+                    "serves the quorum again"
+                } else {
+                    "lost the quorum"
+                }
+            );
+        }
+        for id in dropped {
+            state.hub.kick(id);
+        }
+    }
+}
