@@ -117,6 +117,7 @@ pub(crate) async fn watch(w: Watch, mut stop: tokio::sync::watch::Receiver<bool>
     let mut looking_since = Instant::now();
     let mut previous = Status::starting();
     let mut synced: BTreeSet<u64> = BTreeSet::new();
+    let adding = Arc::new(std::sync::atomic::AtomicBool::new(false));
     tracing::info!("LOOKING");
     let mut metrics = w.raft.metrics();
     loop {
@@ -129,9 +130,9 @@ pub(crate) async fn watch(w: Watch, mut stop: tokio::sync::watch::Receiver<bool>
         let now = compute(&w, &m, &mut synced);
         if now.role != previous.role {
             announce(&w, previous.role, now.role, &mut looking_since);
-            if now.role == Role::Leader {
-                add_observers(&w, &m);
-            }
+        }
+        if now.role == Role::Leader && !adding.load(Ordering::Relaxed) {
+            add_observers(&w, &m, &adding);
         }
         if now.serving != previous.serving && now.role != Role::Looking {
             if now.serving {
@@ -237,27 +238,39 @@ fn announce(w: &Watch, from: Role, to: Role, looking_since: &mut Instant) {
     }
 }
 
-/// A new leader makes sure every configured observer is a learner: the first leader
-/// of a new ensemble adds them, and later ones find them in the membership.
-fn add_observers(w: &Watch, m: &openraft::RaftMetrics<crate::types::TypeConfig>) {
+/// The leader makes sure every configured observer is a learner: the first leader of
+/// a new ensemble adds them (once its first membership is committed; until then
+/// openraft refuses, and the next poll tries again), later ones find them there.
+fn add_observers(
+    w: &Watch,
+    m: &openraft::RaftMetrics<crate::types::TypeConfig>,
+    adding: &Arc<std::sync::atomic::AtomicBool>,
+) {
     let known: BTreeSet<u64> = m
         .membership_config
         .membership()
         .nodes()
         .map(|(id, _)| *id)
         .collect();
-    for (id, addr) in &w.observers {
-        if known.contains(id) {
-            continue;
-        }
-        let raft = w.raft.clone();
-        let node = BasicNode::new(addr.clone());
-        let id = *id;
-        tokio::spawn(async move {
-            match raft.add_learner(id, node, false).await {
-                Ok(_) => tracing::info!("added observer sid {id} as a learner"),
-                Err(e) => tracing::warn!("could not add observer sid {id}: {e}"),
-            }
-        });
+    let missing: Vec<(u64, String)> = w
+        .observers
+        .iter()
+        .filter(|(id, _)| !known.contains(id))
+        .map(|(id, a)| (*id, a.clone()))
+        .collect();
+    if missing.is_empty() || m.membership_config != m.committed_membership_config {
+        return;
     }
+    adding.store(true, Ordering::Relaxed);
+    let raft = w.raft.clone();
+    let adding = adding.clone();
+    tokio::spawn(async move {
+        for (id, addr) in missing {
+            match raft.add_learner(id, BasicNode::new(addr), false).await {
+                Ok(_) => tracing::info!("added observer sid {id} as a learner"),
+                Err(e) => tracing::info!("observer sid {id} not added yet: {e}"),
+            }
+        }
+        adding.store(false, Ordering::Relaxed);
+    });
 }

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+pub mod ensemble;
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -48,13 +50,23 @@ impl ServerProcess {
 
     /// Writes the zoo.cfg and data directory without starting the process.
     pub fn configure(extra: &str) -> ServerProcess {
-        let port = free_port();
+        ServerProcess::configure_with(free_port(), |data| {
+            format!("dataDir={}\ntickTime=200\n{extra}\n", data.display())
+        })
+    }
+
+    /// Like `configure`, with the zoo.cfg lines after the client port's made by
+    /// `lines` from the data directory's path.
+    pub fn configure_with(
+        port: u16,
+        lines: impl FnOnce(&std::path::Path) -> String,
+    ) -> ServerProcess {
         let dir = std::env::temp_dir().join(format!("corral-test-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::create_dir_all(dir.join("data")).expect("temp dir");
         let text = format!(
-            "clientPort={port}\nclientPortAddress=127.0.0.1\ndataDir={}\ntickTime=200\n4lw.commands.whitelist=*\n{extra}\n",
-            dir.join("data").display()
+            "clientPort={port}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n{}",
+            lines(&dir.join("data"))
         );
         std::fs::write(dir.join("zoo.cfg"), text).expect("write zoo.cfg");
         ServerProcess {
