@@ -22,6 +22,9 @@ Per trial:
      --reconnect-delay seconds without backoff, so it does not inflate the number;
   5. the killed server is restarted (same dir, same ports) before the next trial.
 
+Other options: --attempt-timeout (0.5 s), --reconnect-delay (0.01 s), --settle (1 s pause
+once healthy), --healthy-timeout (180 s), --keep, --verbose (kazoo's log on stderr).
+
 Prints one line per trial and median/min/max; with --json only one JSON line on stdout,
 {"system": .., "trials": [ms, ..], "median_ms": .., ...}, and progress on stderr.
 All servers and temp dirs are removed at the end, also on error, Ctrl-C or SIGTERM
@@ -342,8 +345,9 @@ class Node:
 
 
 class Ensemble:
-    def __init__(self, system, keep=False, reconnect_delay=0.01):
+    def __init__(self, system, keep=False, reconnect_delay=0.01, healthy_timeout=180.0):
         self.system = system
+        self.healthy_timeout = healthy_timeout
         self.keep = keep
         self.reconnect_delay = reconnect_delay
         self.base = tempfile.mkdtemp(prefix="corral-failover-%s-" % system.name)
@@ -407,8 +411,9 @@ class Ensemble:
         finally:
             stop_client(c)
 
-    def wait_healthy(self, timeout=180.0):
+    def wait_healthy(self, timeout=None):
         """One leader, the others followers, each serving sessions, and a write succeeds."""
+        timeout = self.healthy_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -443,6 +448,7 @@ class Writer:
         self._done = []  # completion times of successful attempts
         self.attempts = 0
         self.new_clients = 0
+        self.errors = {}  # exception class name -> count, for the report
 
     def _new_client(self, wait=None):
         if self.client is not None:
@@ -490,15 +496,20 @@ class Writer:
                 with self._lock:
                     self._done.append(now)
             except KazooTimeoutError:
-                pass  # the attempt stays queued/in flight; if it succeeds later, it counts
-            except (SessionExpiredError, ConnectionClosedError):
+                self._count("timeout")  # stays queued/in flight; if it succeeds later, it counts
+            except (SessionExpiredError, ConnectionClosedError) as e:
+                self._count(type(e).__name__)
                 self.new_clients += 1
                 self._new_client()
-            except Exception:
+            except Exception as e:
+                self._count(type(e).__name__)
                 # ConnectionLoss, OperationTimeout, ...: retry at once, but do not spin
                 # faster than every 5 ms when the failure was immediate.
                 if time.monotonic() - started < 0.005:
                     time.sleep(0.005)
+
+    def _count(self, what):
+        self.errors[what] = self.errors.get(what, 0) + 1
 
     def close(self):
         for c in self.clients:
@@ -509,7 +520,8 @@ class Writer:
 
 def run(args):
     system = ZooKeeper() if args.system == "zookeeper" else Corral(args.corral_bin)
-    ens = Ensemble(system, keep=args.keep, reconnect_delay=args.reconnect_delay)
+    ens = Ensemble(system, keep=args.keep, reconnect_delay=args.reconnect_delay,
+                   healthy_timeout=args.healthy_timeout)
     out = sys.stderr if args.json else sys.stdout
     results, details = [], []
     try:
@@ -539,14 +551,15 @@ def run(args):
             details.append({"trial": i, "killed": leader.sid,
                             "new_leader": new_leader[0] if new_leader else None,
                             "ms": round(ms, 1), "attempts": writer.attempts,
-                            "new_sessions": writer.new_clients})
+                            "new_sessions": writer.new_clients, "errors": writer.errors})
             print("trial %2d: killed leader %d -> first write after %8.1f ms "
-                  "(new leader %s, %d attempts%s)"
+                  "(new leader %s, %d attempts%s%s)"
                   % (i, leader.sid, ms, new_leader[0] if new_leader else "?", writer.attempts,
-                     ", %d new sessions" % writer.new_clients if writer.new_clients else ""),
+                     ", %d new sessions" % writer.new_clients if writer.new_clients else "",
+                     "; failed: " + ", ".join("%s x%d" % kv for kv in sorted(writer.errors.items()))
+                     if writer.errors else ""),
                   file=out, flush=True)
-            leader.start()
-        ens.wait_healthy()
+            leader.start()  # the next trial waits until it has rejoined
     finally:
         # No second Ctrl-C/SIGTERM in the middle of the clean-up.
         old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -582,6 +595,8 @@ def main():
                    help="kazoo reconnect delay after a full pass over the hosts (no backoff)")
     p.add_argument("--settle", type=float, default=1.0,
                    help="seconds to wait after the ensemble is healthy before a trial")
+    p.add_argument("--healthy-timeout", type=float, default=180.0,
+                   help="seconds to wait for a healthy ensemble (at start and after each restart)")
     p.add_argument("--keep", action="store_true", help="keep the temp dirs (server logs)")
     p.add_argument("--verbose", action="store_true", help="kazoo logging on stderr")
     args = p.parse_args()
@@ -591,8 +606,8 @@ def main():
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     try:
         run(args)
     except KeyboardInterrupt:

@@ -32,10 +32,12 @@ def wire(server):
 
 # ----------------------------------------------------------------- zkCli.sh
 
-def run_zkcli(server, commands, timeout=90):
+def run_zkcli(hosts, commands, timeout=90):
     env = dict(os.environ)
     env.setdefault("JVMFLAGS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx128m")
-    p = subprocess.run([ZKCLI, "-server", server.address], input="\n".join(commands + ["quit"]) + "\n",
+    if not isinstance(hosts, str):
+        hosts = hosts.address
+    p = subprocess.run([ZKCLI, "-server", hosts], input="\n".join(commands + ["quit"]) + "\n",
                        capture_output=True, text=True, timeout=timeout, env=env)
     return p.stdout + p.stderr
 
@@ -45,7 +47,28 @@ def test_zkcli(any_server):
         pytest.skip("zkCli.sh / java not installed")
     srv = any_server
     base = "/zkcli"
-    out = run_zkcli(srv, [
+    zkcli_script(srv.address, base)
+
+    # after zkCli quit its session is closed: the ephemeral is gone; the ACL denies another session
+    c = wire(srv)
+    assert c.call("exists", path=base + "/eph").err_name == "NONODE"
+    assert c.get_data(base + "/secret").err_name == "NOAUTH"
+    assert c.get_data(base).body["data"] == b"again"
+    c.bye()
+
+    # a second zkCli without the credentials is denied; with them it may read
+    out2 = run_zkcli(srv, ["get %s/secret" % base, "addauth digest alice:pw1", "get %s/secret" % base,
+                           "delete %s/secret" % base])
+    assert "Insufficient permission : %s/secret" % base in out2, out2
+    assert out2.count("topsecret") == 1, out2
+    c = wire(srv)
+    assert c.call("exists", path=base + "/secret").err_name == "NONODE"
+    c.bye()
+
+
+def zkcli_script(hosts, base):
+    """One zkCli.sh session; returns its output after checking it."""
+    out = run_zkcli(hosts, [
         "create %s hello" % base,
         "get %s" % base,
         "set %s world" % base,
@@ -76,22 +99,7 @@ def test_zkcli(any_server):
     assert "'digest,'%s" % ALICE_ACL_ID in out, out
     assert "Node does not exist: %s/gone" % base in out, out
     assert "[eph, secret, seq-0000000001, seq-0000000002]" in out, out
-
-    # after zkCli quit its session is closed: the ephemeral is gone; the ACL denies another session
-    c = wire(srv)
-    assert c.call("exists", path=base + "/eph").err_name == "NONODE"
-    assert c.get_data(base + "/secret").err_name == "NOAUTH"
-    assert c.get_data(base).body["data"] == b"again"
-    c.bye()
-
-    # a second zkCli without the credentials is denied; with them it may read
-    out2 = run_zkcli(srv, ["get %s/secret" % base, "addauth digest alice:pw1", "get %s/secret" % base,
-                           "delete %s/secret" % base])
-    assert "Insufficient permission : %s/secret" % base in out2, out2
-    assert out2.count("topsecret") == 1, out2
-    c = wire(srv)
-    assert c.call("exists", path=base + "/secret").err_name == "NONODE"
-    c.bye()
+    return out
 
 
 # ----------------------------------------------------------------- cli_mt (C client)
@@ -166,16 +174,21 @@ def test_cli_mt(any_server):
 # ----------------------------------------------------------------- kazoo
 
 def test_kazoo(any_server):
-    kazoo_client = pytest.importorskip("kazoo.client")
+    pytest.importorskip("kazoo.client")
+    kazoo_script(any_server.address, "/kazoo")
+
+
+def kazoo_script(hosts, base):
+    """The kazoo client script. `other` syncs before it reads what `zk` wrote, as a client
+    of an ensemble must to see another session's writes (a no-op for a standalone)."""
+    from kazoo import client as kazoo_client
     from kazoo.exceptions import NoAuthError, NodeExistsError, NoNodeError, RolledBackError, BadVersionError
     from kazoo.security import make_digest_acl
-    srv = any_server
-    zk = kazoo_client.KazooClient(hosts=srv.address, timeout=10)
+    zk = kazoo_client.KazooClient(hosts=hosts, timeout=10)
     zk.start(timeout=15)
-    other = kazoo_client.KazooClient(hosts=srv.address, timeout=10)
+    other = kazoo_client.KazooClient(hosts=hosts, timeout=10)
     other.start(timeout=15)
     try:
-        base = "/kazoo"
         zk.create(base, b"hello")
         assert zk.get(base)[0] == b"hello"
         zk.set(base, b"world")
@@ -196,6 +209,7 @@ def test_kazoo(any_server):
         fired = []
         zk.get(base, watch=lambda ev: fired.append(("data", ev.type, ev.path)))
         zk.get_children(base, watch=lambda ev: fired.append(("child", ev.type, ev.path)))
+        other.sync(base)
         other.set(base, b"by other")
         other.create(base + "/new")
         deadline = time.time() + 10
@@ -222,6 +236,7 @@ def test_kazoo(any_server):
         zk.add_auth("digest", "alice:pw1")
         zk.create(base + "/secret", b"s", acl=[make_digest_acl("alice", "pw1", all=True)])
         assert zk.get(base + "/secret")[0] == b"s"
+        other.sync(base)
         with pytest.raises(NoAuthError):
             other.get(base + "/secret")
         other.add_auth("digest", "alice:pw1")
@@ -234,6 +249,7 @@ def test_kazoo(any_server):
         zk.stop()
         zk.close()
         # the ephemerals went away with the session
+        other.sync(base)
         assert sorted(other.get_children(base)) == ["new", "secret"]
     finally:
         for c in (zk, other):
@@ -253,17 +269,28 @@ def _check_output(out, label):
     assert "done" in out and "FAILED" not in out, "%s:\n%s" % (label, out)
 
 
-def test_java_library_multi(any_server, tmp_path):
+ZK_JAR = "/usr/share/java/zookeeper.jar"
+
+
+def compile_multi_check(tmp_path):
+    """Compiles programs/MultiCheck.java; returns the classpath to run it with."""
     javac, java = shutil.which("javac"), shutil.which("java")
-    jar = "/usr/share/java/zookeeper.jar"
-    if not javac or not java or not os.path.exists(jar):
+    if not javac or not java or not os.path.exists(ZK_JAR):
         pytest.skip("javac/java or zookeeper.jar not installed")
-    subprocess.run([javac, "-cp", jar, "-d", str(tmp_path), os.path.join(PROGRAMS, "MultiCheck.java")],
+    subprocess.run([javac, "-cp", ZK_JAR, "-d", str(tmp_path), os.path.join(PROGRAMS, "MultiCheck.java")],
                    check=True, capture_output=True, timeout=120)
-    cp = ":".join([str(tmp_path), jar, "/usr/share/java/slf4j-api.jar"])
-    p = subprocess.run([java, "-XX:TieredStopAtLevel=1", "-cp", cp, "MultiCheck", any_server.address, "/jmulti"],
+    return ":".join([str(tmp_path), ZK_JAR, "/usr/share/java/slf4j-api.jar"])
+
+
+def run_multi_check(classpath, hosts, base):
+    p = subprocess.run([shutil.which("java"), "-XX:TieredStopAtLevel=1", "-cp", classpath, "MultiCheck", hosts, base],
                        capture_output=True, text=True, timeout=120)
-    _check_output(p.stdout + p.stderr, "Java ZooKeeper.multi")
+    return p.stdout + p.stderr
+
+
+def test_java_library_multi(any_server, tmp_path):
+    out = run_multi_check(compile_multi_check(tmp_path), any_server.address, "/jmulti")
+    _check_output(out, "Java ZooKeeper.multi")
 
 
 def test_c_library_multi(any_server, tmp_path):

@@ -1,0 +1,97 @@
+"""A 3-server Corral ensemble on 127.0.0.1 for the compat suite, started from one zoo.cfg
+per server with every server.N line and a myid file, as an operator starts ZooKeeper."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import zkwire
+from servers import HOST, corral_bin, free_port, zoo_cfg
+
+
+class Member:
+    def __init__(self, myid, workdir, client_port):
+        self.myid = myid
+        self.workdir = workdir
+        self.port = client_port
+        self.proc = None
+        self.runs = 0
+
+    @property
+    def address(self):
+        return "%s:%d" % (HOST, self.port)
+
+    def start(self):
+        self.runs += 1
+        log = open(os.path.join(self.workdir, "server-%d.log" % self.runs), "wb")
+        self.proc = subprocess.Popen([corral_bin(), "server", "--config", os.path.join(self.workdir, "zoo.cfg")],
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops only the process we started, by its pid."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(15)
+        self.proc = None
+
+    def mode(self):
+        try:
+            text = zkwire.four_letter(HOST, self.port, "srvr", 2.0)
+        except OSError:
+            return None
+        m = re.search(r"^Mode: (\S+)", text, re.M)
+        return m.group(1) if m else None
+
+
+class Ensemble:
+    def __init__(self, size=3):
+        self.root = tempfile.mkdtemp(prefix="corral-compat-ensemble-")
+        ports = [(free_port(), free_port(), free_port()) for _ in range(size)]
+        servers = "".join("server.%d=%s:%d:%d;%s:%d\n" % (i + 1, HOST, q, e, HOST, c)
+                          for i, (c, q, e) in enumerate(ports))
+        self.members = []
+        for i, (client, _, _) in enumerate(ports):
+            work = os.path.join(self.root, "s%d" % (i + 1))
+            data = os.path.join(work, "data")
+            os.makedirs(data)
+            with open(os.path.join(data, "myid"), "w") as f:
+                f.write("%d\n" % (i + 1))
+            with open(os.path.join(work, "zoo.cfg"), "w") as f:
+                f.write(zoo_cfg(client, data) + servers)
+            self.members.append(Member(i + 1, work, client))
+
+    @property
+    def hosts(self):
+        return ",".join(m.address for m in self.members)
+
+    def start(self):
+        for m in self.members:
+            m.start()
+        self.wait_settled()
+        return self
+
+    def wait_settled(self, timeout=60.0):
+        """Waits for one leader and every other running member following; the leader's index."""
+        deadline = time.monotonic() + timeout
+        while True:
+            modes = [m.mode() for m in self.members if m.proc is not None]
+            if modes.count("leader") == 1 and modes.count("follower") == len(modes) - 1:
+                return [m.mode() for m in self.members].index("leader")
+            if time.monotonic() > deadline:
+                raise AssertionError("ensemble did not settle: %s" % modes)
+            time.sleep(0.1)
+
+    def stop(self):
+        for m in self.members:
+            m.stop()
+        if not os.environ.get("COMPAT_KEEP"):
+            shutil.rmtree(self.root, ignore_errors=True)
