@@ -4,12 +4,14 @@
 //! One TCP connection to the leader's peer port, pipelined: requests are written in
 //! the order they are handed over (which keeps each session's writes in its order)
 //! and answers are matched to requests by id. When the connection fails, every
-//! request on it fails with it, and the next request opens a new one; a client whose
-//! write is lost this way sees its connection close, as with ZooKeeper when the
-//! leader changes.
+//! request on it fails with it, and the next request opens a new one, after a backoff
+//! that doubles from 50 ms to 2 s while connecting keeps failing. A client whose write
+//! is lost this way sees its connection close, as with ZooKeeper when the leader
+//! changes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
@@ -20,6 +22,21 @@ use crate::ConsensusError;
 
 /// Requests queued for the leader before a sender waits.
 const QUEUE: usize = 4096;
+const BACKOFF_MIN: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+/// When a link may be tried again after failing to connect.
+#[derive(Default)]
+struct Backoff {
+    not_before: Option<Instant>,
+    delay: Duration,
+}
+
+type SharedBackoff = Arc<Mutex<Backoff>>;
+
+fn backoff(b: &SharedBackoff) -> std::sync::MutexGuard<'_, Backoff> {
+    b.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<PeerResponse>>>>;
 
@@ -33,6 +50,7 @@ struct Link {
 pub(crate) struct Forwarder {
     link: tokio::sync::Mutex<Option<Link>>,
     next_id: std::sync::atomic::AtomicU64,
+    backoff: SharedBackoff,
 }
 
 fn lock(w: &Waiters) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<PeerResponse>>> {
@@ -52,7 +70,7 @@ impl Forwarder {
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut guard = self.link.lock().await;
-        let link = self.usable_link(&mut guard, leader, addr);
+        let link = self.usable_link(&mut guard, leader, addr)?;
         let (tx, rx) = oneshot::channel();
         lock(&link.waiters).insert(id, tx);
         if link.queue.send(make(id)).await.is_err() {
@@ -68,27 +86,41 @@ impl Forwarder {
     /// Sends a report that needs no answer; dropped if the link is busy or down.
     pub async fn tell(&self, leader: u64, addr: &str, request: PeerRequest) {
         let mut guard = self.link.lock().await;
-        let link = self.usable_link(&mut guard, leader, addr);
-        let _ = link.queue.try_send(request);
+        if let Ok(link) = self.usable_link(&mut guard, leader, addr) {
+            let _ = link.queue.try_send(request);
+        }
     }
 
-    fn usable_link<'a>(&self, slot: &'a mut Option<Link>, leader: u64, addr: &str) -> &'a Link {
+    fn usable_link<'a>(
+        &self,
+        slot: &'a mut Option<Link>,
+        leader: u64,
+        addr: &str,
+    ) -> Result<&'a Link, ConsensusError> {
         let stale = slot
             .as_ref()
             .is_none_or(|l| l.leader != leader || l.queue.is_closed());
         if stale {
             *slot = None;
+            if backoff(&self.backoff)
+                .not_before
+                .is_some_and(|t| Instant::now() < t)
+            {
+                return Err(ConsensusError::Unavailable(format!(
+                    "leader {leader} at {addr} is unreachable; retrying shortly"
+                )));
+            }
         }
-        slot.get_or_insert_with(|| open(leader, addr.to_string()))
+        Ok(slot.get_or_insert_with(|| open(leader, addr.to_string(), self.backoff.clone())))
     }
 }
 
-fn open(leader: u64, addr: String) -> Link {
+fn open(leader: u64, addr: String, retry: SharedBackoff) -> Link {
     let (queue, requests) = mpsc::channel(QUEUE);
     let waiters: Waiters = Arc::default();
     let task_waiters = waiters.clone();
     tokio::spawn(async move {
-        if let Err(e) = run(&addr, requests, &task_waiters).await {
+        if let Err(e) = run(&addr, requests, &task_waiters, &retry).await {
             tracing::info!("link to leader {leader} at {addr} closed: {e}");
         }
         // Dropping the senders fails every request still waiting on this link.
@@ -105,13 +137,27 @@ async fn run(
     addr: &str,
     mut requests: mpsc::Receiver<PeerRequest>,
     waiters: &Waiters,
+    retry: &SharedBackoff,
 ) -> std::io::Result<()> {
-    let stream = tokio::time::timeout(
+    let connected = tokio::time::timeout(
         crate::peer::raft_client::CONNECT_TIMEOUT,
         TcpStream::connect(addr),
     )
     .await
-    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
+    .and_then(|r| r);
+    let stream = match connected {
+        Ok(s) => {
+            *backoff(retry) = Backoff::default();
+            s
+        }
+        Err(e) => {
+            let mut b = backoff(retry);
+            b.delay = (b.delay * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+            b.not_before = Some(Instant::now() + b.delay);
+            return Err(e);
+        }
+    };
     let _ = stream.set_nodelay(true);
     let (rd, wr) = stream.into_split();
     let writer = async move {
