@@ -10,6 +10,7 @@
 //! it is applied on that server. A standalone server is a one-voter cluster on this
 //! same path.
 
+mod election;
 mod forward;
 pub mod inspect;
 pub mod log_store;
@@ -29,7 +30,8 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::impls::BasicNode;
 use openraft::Config;
 
-pub use roles::{Kind, LeaderContact, Role, Status};
+pub use election::LeaderContact;
+pub use roles::{Kind, Role, Status};
 pub use state_machine::ApplyObserver;
 use types::{Raft, TypeConfig};
 
@@ -190,11 +192,22 @@ impl Consensus {
         recovered.log.set_segment_bytes(paths.log_segment_bytes);
         let tree = SharedTree::new(recovered.tree);
         observer.reset(&tree.read());
+        // In an ensemble, `election` decides when to stand, and openraft's election
+        // timeout only sets the lease during which voters refuse to vote: a little
+        // over two heartbeats, so that a dead leader is replaced quickly.
+        let ensemble = how.kind != Kind::Standalone;
+        let (election_timeout_min, election_timeout_max) = if ensemble {
+            let h = timing.heartbeat_ms;
+            (h * 2, h * 2 + h / 2 + 1)
+        } else {
+            (timing.election_min_ms, timing.election_max_ms)
+        };
         let config = Config {
             cluster_name: "corral".into(),
             heartbeat_interval: timing.heartbeat_ms,
-            election_timeout_min: timing.election_min_ms,
-            election_timeout_max: timing.election_max_ms,
+            election_timeout_min,
+            election_timeout_max,
+            enable_elect: !ensemble,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(timing.snap_count),
             max_in_snapshot_log_to_keep: 0,
             ..Default::default()
@@ -238,12 +251,22 @@ impl Consensus {
             raft: raft.clone(),
             id,
             kind: how.kind,
-            contact,
+            contact: contact.clone(),
             lost_after: std::time::Duration::from_millis(timing.lost_after_ms),
             observers: how.members.observers.clone(),
             status: status_tx,
         };
-        tokio::spawn(roles::watch(watch, peers_stopped));
+        tokio::spawn(roles::watch(watch, peers_stopped.clone()));
+        if how.kind == Kind::Voter {
+            let driver = election::Driver {
+                raft: raft.clone(),
+                id,
+                contact: contact.clone(),
+                lease: std::time::Duration::from_millis(election_timeout_max),
+                silence_ms: (timing.election_min_ms, timing.election_max_ms),
+            };
+            tokio::spawn(election::drive(driver, peers_stopped));
+        }
         let initialized = raft
             .is_initialized()
             .await

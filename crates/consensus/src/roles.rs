@@ -6,7 +6,7 @@
 //! GOODBYE), and on a new leader adds the configured observers as Raft learners.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::impls::BasicNode;
 use openraft::Instant as _;
 
+use crate::election::LeaderContact;
 use crate::types::Raft;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,33 +62,6 @@ impl Status {
             followers: 0,
             synced_followers: 0,
         }
-    }
-}
-
-/// When a follower last heard from a leader, in milliseconds since `base`.
-pub struct LeaderContact {
-    base: Instant,
-    last: AtomicU64,
-}
-
-impl Default for LeaderContact {
-    fn default() -> Self {
-        LeaderContact {
-            base: Instant::now(),
-            last: AtomicU64::new(0),
-        }
-    }
-}
-
-impl LeaderContact {
-    pub fn heard(&self) {
-        let ms = self.base.elapsed().as_millis() as u64;
-        self.last.store(ms.max(1), Ordering::Relaxed);
-    }
-
-    fn within(&self, window: Duration) -> bool {
-        let last = self.last.load(Ordering::Relaxed);
-        last > 0 && self.base.elapsed().as_millis() as u64 <= last + window.as_millis() as u64
     }
 }
 
@@ -162,7 +136,11 @@ fn compute(
     synced: &mut BTreeSet<u64>,
 ) -> Status {
     let leads = m.current_leader == Some(w.id);
+    // A leader whose process is known to be gone is no leader, though openraft does
+    // not know yet: this server is looking, as a ZooKeeper follower is at once.
+    let gone = m.current_leader.is_some() && m.current_leader == w.contact.dead_leader();
     let role = match (w.kind, m.current_leader) {
+        _ if gone => Role::Looking,
         (Kind::Standalone, Some(_)) if leads => Role::Standalone,
         (_, Some(_)) if leads => Role::Leader,
         (Kind::Observer, Some(_)) => Role::Observer,

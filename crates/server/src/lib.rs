@@ -179,26 +179,25 @@ impl Server {
     }
 }
 
-/// Raft timing from zoo.cfg, chosen so that a leader lost to kill -9 is replaced in
-/// well under a second at ZooKeeper's default tickTime of 2000 ms: heartbeats every
-/// tickTime/40, elections after tickTime/8 to tickTime/5 of silence. (openraft's
-/// voters refuse a vote while the old leader's lease, the longest election timeout,
-/// lasts, so a failover takes one to two election timeouts.) A follower that hears
-/// nothing for twice the longest election timeout, or a leader without a quorum for
-/// that long, stops serving clients. initLimit and syncLimit have no Raft
-/// counterpart: a catching-up follower is fed by log or snapshot for as long as it
-/// takes. docs/decisions.md gives the reasoning.
+/// Raft timing from zoo.cfg. Heartbeats go every tickTime/40 (50 ms at ZooKeeper's
+/// default tickTime of 2000 ms). A leader whose process is gone is replaced as soon
+/// as its lease (a little over two heartbeats) runs out; a leader that is merely
+/// silent, after tickTime/5 to 2*tickTime/5. A follower that hears nothing from a
+/// leader for 2*tickTime/5, or a leader without a quorum for that long, stops
+/// serving clients. initLimit and syncLimit have no Raft counterpart: a catching-up
+/// follower is fed by log or snapshot for as long as it takes. docs/decisions.md
+/// gives the reasoning.
 fn timing(config: &Config) -> Timing {
     let tick = u64::from(config.tick_time.max(1));
     let heartbeat_ms = (tick / 40).max(10);
-    let election_min_ms = (tick / 8).max(heartbeat_ms * 3);
-    let election_max_ms = (tick / 5).max(election_min_ms + heartbeat_ms);
+    let election_min_ms = (tick / 5).max(heartbeat_ms * 4);
+    let election_max_ms = (tick * 2 / 5).max(election_min_ms + heartbeat_ms);
     Timing {
         heartbeat_ms,
         election_min_ms,
         election_max_ms,
         snap_count: config.snap_count.max(1),
-        lost_after_ms: election_max_ms * 2,
+        lost_after_ms: election_max_ms,
     }
 }
 

@@ -11,6 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::{read_frame, write_frame, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
+
 use crate::types::{Raft, Snapshot};
 use crate::{ApplyObserver, LeaderContact};
 
@@ -58,7 +59,12 @@ async fn serve_one(stream: TcpStream, service: PeerService) -> std::io::Result<(
     let mut rd = BufReader::new(rd);
     let (out, outbox) = mpsc::channel(OUTBOX);
     let writer = tokio::spawn(write_answers(wr, outbox));
-    let result = read_requests(&mut rd, &service, out).await;
+    let mut leader = None;
+    let result = read_requests(&mut rd, &service, out, &mut leader).await;
+    if let Some(leader) = leader {
+        // The election driver checks whether the leader's process is gone.
+        service.contact.connection_lost(leader);
+    }
     let _ = writer.await;
     result
 }
@@ -82,6 +88,7 @@ async fn read_requests(
     rd: &mut BufReader<OwnedReadHalf>,
     service: &PeerService,
     out: mpsc::Sender<PeerResponse>,
+    leader: &mut Option<u64>,
 ) -> std::io::Result<()> {
     let closed = || std::io::Error::other("answer writer stopped");
     loop {
@@ -90,6 +97,7 @@ async fn read_requests(
         let answer = match request {
             PeerRequest::Append(rpc) => {
                 service.contact.heard();
+                *leader = Some(rpc.vote.leader_id().node_id);
                 Some(match raft.append_entries(rpc).await {
                     Ok(r) => PeerResponse::Append(r),
                     Err(e) => PeerResponse::Refused(e.to_string()),
