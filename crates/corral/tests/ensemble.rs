@@ -431,6 +431,11 @@ fn read_only_mode_serves_reads_without_a_quorum() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(four(port, "isro").as_deref(), Some("ro"));
+        let srvr = four(port, "srvr").unwrap_or_default();
+        assert!(
+            srvr.contains("\nREAD-ONLY mode; serving only read-only clients\n"),
+            "{srvr}"
+        );
         let ro = within(
             "read-only connect",
             Client::connector()

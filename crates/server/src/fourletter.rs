@@ -115,6 +115,9 @@ fn mode(state: &ServerState) -> Option<&'static str> {
 
 fn server_stats(state: &ServerState, mode: &str, with_clients: bool) -> String {
     let mut out = format!("Zookeeper version: {}\n", version_line());
+    if mode == "read-only" {
+        out.push_str("READ-ONLY mode; serving only read-only clients\n");
+    }
     if with_clients {
         out.push_str("Clients:\n");
         out.push_str(&connections(state));
