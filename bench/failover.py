@@ -51,6 +51,8 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
+import zkwire  # noqa: E402  (the compat suite's wire helpers)
 from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionClosedError, SessionExpiredError
 from kazoo.handlers.threading import KazooTimeoutError
@@ -98,22 +100,7 @@ def pick_ports(n, lo=20000, hi=32000):
 
 def four_letter(port, word, timeout=2.0):
     """Send a four-letter word; the whole answer as text ('' if refused/closed)."""
-    with socket.create_connection((HOST, port), timeout=timeout) as s:
-        s.sendall(word.encode())
-        try:
-            s.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out.decode("utf-8", "replace")
+    return zkwire.four_letter(HOST, port, word, timeout)
 
 
 def fast_retry(delay):

@@ -44,9 +44,14 @@ impl Default for LeaderContact {
 }
 
 impl LeaderContact {
-    pub fn heard(&self) {
+    /// An append arrived from `leader`: it is alive, even if it was given up for gone
+    /// (a leader that restarts and wins again has the same id).
+    pub fn heard(&self, leader: u64) {
         let ms = self.base.elapsed().as_millis() as u64;
         self.last.store(ms.max(1), Ordering::Relaxed);
+        let _ = self
+            .dead
+            .compare_exchange(leader, 0, Ordering::Relaxed, Ordering::Relaxed);
     }
 
     /// The connection on which `leader` sent appends closed.

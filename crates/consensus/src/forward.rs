@@ -13,11 +13,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::peer::{read_frame, write_frame, PeerRequest, PeerResponse};
+use crate::peer::{read_frame, write_queued, PeerRequest, PeerResponse};
 use crate::ConsensusError;
 
 /// Requests queued for the leader before a sender waits.
@@ -135,7 +135,7 @@ fn open(leader: u64, addr: String, retry: SharedBackoff) -> Link {
 
 async fn run(
     addr: &str,
-    mut requests: mpsc::Receiver<PeerRequest>,
+    requests: mpsc::Receiver<PeerRequest>,
     waiters: &Waiters,
     retry: &SharedBackoff,
 ) -> std::io::Result<()> {
@@ -160,17 +160,7 @@ async fn run(
     };
     let _ = stream.set_nodelay(true);
     let (rd, wr) = stream.into_split();
-    let writer = async move {
-        let mut wr = BufWriter::new(wr);
-        while let Some(first) = requests.recv().await {
-            write_frame(&mut wr, &first).await?;
-            while let Ok(next) = requests.try_recv() {
-                write_frame(&mut wr, &next).await?;
-            }
-            wr.flush().await?;
-        }
-        Ok::<(), std::io::Error>(())
-    };
+    let writer = write_queued(wr, requests);
     let reader = async move {
         let mut rd = BufReader::new(rd);
         loop {

@@ -400,27 +400,6 @@ impl Consensus {
         self.status.clone()
     }
 
-    /// The membership as the log has it, with each member's peer address.
-    pub fn membership(&self) -> Members {
-        let m = self
-            .raft
-            .metrics()
-            .borrow_watched()
-            .membership_config
-            .clone();
-        let voters: std::collections::BTreeSet<u64> = m.membership().voter_ids().collect();
-        let mut out = Members::default();
-        for (id, node) in m.membership().nodes() {
-            let side = if voters.contains(id) {
-                &mut out.voters
-            } else {
-                &mut out.observers
-            };
-            side.insert(*id, node.addr.clone());
-        }
-        out
-    }
-
     fn address_of(&self, id: u64) -> Option<String> {
         let m = self
             .raft

@@ -86,6 +86,22 @@ pub(crate) async fn write_frame<T: Serialize, W: AsyncWrite + Unpin>(
     stream.write_all(&encode(value)?).await
 }
 
+/// Writes every message `queue` yields, flushing once per batch of what is queued.
+pub(crate) async fn write_queued<T: Serialize, W: AsyncWrite + Unpin>(
+    wr: W,
+    mut queue: tokio::sync::mpsc::Receiver<T>,
+) -> std::io::Result<()> {
+    let mut wr = tokio::io::BufWriter::new(wr);
+    while let Some(first) = queue.recv().await {
+        write_frame(&mut wr, &first).await?;
+        while let Ok(next) = queue.try_recv() {
+            write_frame(&mut wr, &next).await?;
+        }
+        wr.flush().await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn read_frame<T: for<'de> Deserialize<'de>, R: AsyncReadExt + Unpin>(
     stream: &mut R,
 ) -> std::io::Result<T> {

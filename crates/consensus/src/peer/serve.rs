@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::BufReader;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::{read_frame, write_frame, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
+use super::{read_frame, write_queued, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
 
 use crate::types::{Raft, Snapshot};
 use crate::{ApplyObserver, LeaderContact};
@@ -58,7 +58,7 @@ async fn serve_one(stream: TcpStream, service: PeerService) -> std::io::Result<(
     let (rd, wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     let (out, outbox) = mpsc::channel(OUTBOX);
-    let writer = tokio::spawn(write_answers(wr, outbox));
+    let writer = tokio::spawn(write_queued(wr, outbox));
     let mut leader = None;
     let result = read_requests(&mut rd, &service, out, &mut leader).await;
     if let Some(leader) = leader {
@@ -67,21 +67,6 @@ async fn serve_one(stream: TcpStream, service: PeerService) -> std::io::Result<(
     }
     let _ = writer.await;
     result
-}
-
-async fn write_answers(
-    wr: tokio::net::tcp::OwnedWriteHalf,
-    mut outbox: mpsc::Receiver<PeerResponse>,
-) -> std::io::Result<()> {
-    let mut wr = BufWriter::new(wr);
-    while let Some(first) = outbox.recv().await {
-        write_frame(&mut wr, &first).await?;
-        while let Ok(next) = outbox.try_recv() {
-            write_frame(&mut wr, &next).await?;
-        }
-        wr.flush().await?;
-    }
-    Ok(())
 }
 
 async fn read_requests(
@@ -96,8 +81,9 @@ async fn read_requests(
         let raft = &service.raft;
         let answer = match request {
             PeerRequest::Append(rpc) => {
-                service.contact.heard();
-                *leader = Some(rpc.vote.leader_id().node_id);
+                let from = rpc.vote.leader_id().node_id;
+                service.contact.heard(from);
+                *leader = Some(from);
                 Some(match raft.append_entries(rpc).await {
                     Ok(r) => PeerResponse::Append(r),
                     Err(e) => PeerResponse::Refused(e.to_string()),
@@ -108,7 +94,7 @@ async fn read_requests(
                 Err(e) => PeerResponse::Refused(e.to_string()),
             }),
             PeerRequest::SnapshotBegin { vote, meta, total } => {
-                service.contact.heard();
+                service.contact.heard(vote.leader_id().node_id);
                 let data = receive_snapshot(rd, total).await?;
                 tracing::info!(
                     "Getting a snapshot from the leader: index {}, {total} bytes",
