@@ -217,6 +217,8 @@ impl DataTree {
         if let Some(node) = self.nodes.get_mut(CONFIG) {
             let old = node.data_len();
             node.data = Some(data);
+            // ZooKeeper writes this node with setData(version -1), which its Stat keeps.
+            node.version = -1;
             self.data_size = (self.data_size + node.data_len() as u64).saturating_sub(old as u64);
         }
     }
