@@ -60,6 +60,8 @@ snapCount=100000
 autopurge.snapRetainCount=3
 autopurge.purgeInterval=1
 maxClientCnxns=0
+admin.enableServer=false
+metricsProvider.httpPort=0
 CFG
   start "$system" "$dir" "$port"; pid=$PID; wait_ready "$port"
   load=$("$BENCH" --server "127.0.0.1:$port" --pid "$pid" --json --sessions 4 --depth 64 \

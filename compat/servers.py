@@ -55,6 +55,7 @@ def zoo_cfg(port, data_dir):
         "DigestAuthenticationProvider.superDigest=%s" % SUPER_DIGEST,
         "jute.maxbuffer=%d" % JUTE_MAXBUFFER,
         "admin.enableServer=false",
+        "metricsProvider.httpPort=0",
         "",
     ])
 

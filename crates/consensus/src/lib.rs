@@ -188,7 +188,18 @@ impl Consensus {
         network: N,
     ) -> Result<Consensus, ConsensusError> {
         let id = how.id;
-        let recovered = recovery::recover(&paths.snapshots, &paths.log, paths.extended_types)?;
+        let fsync_observer = {
+            let observer = observer.clone();
+            let hook: corral_storage::flusher::SyncObserver =
+                Arc::new(move |took| observer.fsync_took(took));
+            Some(hook)
+        };
+        let recovered = recovery::recover(
+            &paths.snapshots,
+            &paths.log,
+            paths.extended_types,
+            fsync_observer,
+        )?;
         recovered.log.set_segment_bytes(paths.log_segment_bytes);
         let tree = SharedTree::new(recovered.tree);
         observer.reset(&tree.read());
@@ -467,6 +478,7 @@ impl Consensus {
             leader: m.current_leader,
             is_leader: m.current_leader == Some(self.id),
             last_log_index: m.last_log_index.unwrap_or(0),
+            committed_index: m.local_committed.map(|l| l.index).unwrap_or(0),
             applied_index: m.last_applied.map(|l| l.index).unwrap_or(0),
             snapshot_index: m.snapshot.map(|l| l.index).unwrap_or(0),
         }
@@ -486,6 +498,7 @@ pub struct RaftStatus {
     pub leader: Option<u64>,
     pub is_leader: bool,
     pub last_log_index: u64,
+    pub committed_index: u64,
     pub applied_index: u64,
     pub snapshot_index: u64,
 }

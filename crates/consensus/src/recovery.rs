@@ -29,6 +29,7 @@ pub fn recover(
     snap_dir: &Path,
     log_dir: &Path,
     extended_types: bool,
+    fsync_observer: Option<corral_storage::flusher::SyncObserver>,
 ) -> Result<Recovered, ConsensusError> {
     let mut skipped = Vec::new();
     let mut chosen = None;
@@ -73,8 +74,13 @@ pub fn recover(
         last_purged,
         first_index,
         warnings,
-    } = DiskLogStore::open(log_dir, base, applied.map_or(0, |a| a.index + 1), None)
-        .map_err(|e| err(e.to_string()))?;
+    } = DiskLogStore::open(
+        log_dir,
+        base,
+        applied.map_or(0, |a| a.index + 1),
+        fsync_observer,
+    )
+    .map_err(|e| err(e.to_string()))?;
     for w in warnings {
         tracing::warn!("{w}");
     }

@@ -30,6 +30,9 @@ pub trait ApplyObserver: Send + Sync + 'static {
     /// A snapshot was written: its index, bytes on disk and how long it took.
     fn snapshot_taken(&self, _index: u64, _bytes: u64, _took: std::time::Duration) {}
 
+    /// The log's fsync took this long.
+    fn fsync_took(&self, _took: std::time::Duration) {}
+
     /// On the leader: another server heard from these sessions' clients.
     fn sessions_alive(&self, _sessions: &[i64]) {}
 }

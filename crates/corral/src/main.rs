@@ -98,7 +98,14 @@ fn run_server(path: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    logging::init(config.my_id);
+    let _log_guard = match logging::init(config.my_id, config.log_format, config.log_dir.as_deref())
+    {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("corral: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

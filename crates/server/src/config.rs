@@ -6,7 +6,7 @@
 //! and JVMFLAGS; the file wins, as ZooKeeper's own parsing does.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +27,25 @@ pub enum ConfigError {
         value: String,
         what: &'static str,
     },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn set_port(addr: &mut Option<SocketAddr>, port: u16) {
+    if let Some(a) = addr {
+        a.set_port(port);
+    }
+}
+
+fn set_ip(addr: &mut Option<SocketAddr>, ip: IpAddr) {
+    if let Some(a) = addr {
+        a.set_ip(ip);
+    }
 }
 
 /// One `server.N=` line.
@@ -65,6 +84,18 @@ pub struct Config {
     pub servers: Vec<Peer>,
     /// `peerType=observer`: this server joins as a non-voting observer.
     pub peer_type_observer: bool,
+    /// The AdminServer: `admin.enableServer`, `admin.serverAddress`, `admin.serverPort`.
+    pub admin: Option<std::net::SocketAddr>,
+    /// Prometheus /metrics: `metricsProvider.httpHost` and `metricsProvider.httpPort`
+    /// (`metricsProvider.httpPort=0` turns it off).
+    pub metrics: Option<std::net::SocketAddr>,
+    /// `corral.metricsZooKeeperCountNames`: also export znode_count, watch_count and
+    /// ephemerals_count, which promtool's lint rejects (see metrics.rs).
+    pub metrics_zk_count_names: bool,
+    /// `corral.logDir` (or ZOO_LOG_DIR): daily log files there besides stderr.
+    pub log_dir: Option<PathBuf>,
+    /// `corral.logFormat`: `text` (ZooKeeper's line shape) or `json`.
+    pub log_format: LogFormat,
     pub my_id: u64,
     /// `corral.logSegmentBytes`: when a log segment is sealed and a new one started.
     pub log_segment_bytes: u64,
@@ -97,6 +128,11 @@ impl Default for Config {
             container_check_interval_ms: 60_000,
             servers: Vec::new(),
             peer_type_observer: false,
+            admin: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 8080)),
+            metrics: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 7000)),
+            log_dir: std::env::var_os("ZOO_LOG_DIR").map(PathBuf::from),
+            log_format: LogFormat::Text,
+            metrics_zk_count_names: false,
             my_id: 1,
             log_segment_bytes: 64 << 20,
             source: None,
@@ -110,12 +146,8 @@ const ACCEPTED: &[&str] = &[
     "quorumListenOnAllIPs",
     "standaloneEnabled",
     "reconfigEnabled",
-    "admin.enableServer",
-    "admin.serverPort",
-    "admin.serverAddress",
     "metricsProvider.className",
-    "metricsProvider.httpPort",
-    "metricsProvider.httpHost",
+    "admin.commandURL",
     "syncEnabled",
     "preAllocSize",
     "globalOutstandingLimit",
@@ -160,14 +192,26 @@ impl Config {
         };
         let mut min_set = false;
         let mut max_set = false;
+        let mut admin_ip_set = false;
+        let mut metrics_ip_set = false;
         for (key, value) in &merged {
             let key = key.strip_prefix("zookeeper.").unwrap_or(key);
             match key {
                 "minSessionTimeout" => min_set = true,
                 "maxSessionTimeout" => max_set = true,
+                "admin.serverAddress" => admin_ip_set = true,
+                "metricsProvider.httpHost" => metrics_ip_set = true,
                 _ => {}
             }
             config.set(key, value)?;
+        }
+        // The HTTP endpoints listen where the client port does unless told otherwise:
+        // every interface for a plain zoo.cfg, as ZooKeeper's AdminServer does.
+        if !admin_ip_set {
+            set_ip(&mut config.admin, config.client_port_address);
+        }
+        if !metrics_ip_set {
+            set_ip(&mut config.metrics, config.client_port_address);
         }
         if !min_set {
             config.min_session_timeout = config.tick_time * 2;
@@ -237,6 +281,41 @@ impl Config {
                     })
                 }
             },
+            "admin.enableServer" => {
+                if !parse_bool(key, value)? {
+                    self.admin = None;
+                } else if self.admin.is_none() {
+                    self.admin = Some(SocketAddr::new(self.client_port_address, 8080));
+                }
+            }
+            "admin.serverPort" => set_port(&mut self.admin, parse(key, value, "port")?),
+            "admin.serverAddress" => set_ip(&mut self.admin, parse(key, value, "address")?),
+            "metricsProvider.httpPort" => {
+                let port: u16 = parse(key, value, "port")?;
+                if port == 0 {
+                    self.metrics = None;
+                } else {
+                    set_port(&mut self.metrics, port);
+                }
+            }
+            "metricsProvider.httpHost" => set_ip(&mut self.metrics, parse(key, value, "address")?),
+            "corral.metricsZooKeeperCountNames" => {
+                self.metrics_zk_count_names = parse_bool(key, value)?
+            }
+            "corral.logDir" => self.log_dir = Some(PathBuf::from(value)),
+            "corral.logFormat" => {
+                self.log_format = match value {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            key: key.into(),
+                            value: value.into(),
+                            what: "log format (text or json)",
+                        })
+                    }
+                }
+            }
             "corral.logSegmentBytes" => self.log_segment_bytes = parse(key, value, "size")?,
             k if k.starts_with("server.") => {
                 let id = parse(key, &k["server.".len()..], "server id")?;

@@ -423,7 +423,8 @@ async fn respond_loop(
             } => match result.await {
                 Ok(r) => {
                     let close = opcode == OpCode::CloseSession;
-                    (request::write::reply(xid, &r), close, Some(started))
+                    let done = (opcode, true, started);
+                    (request::write::reply(xid, &r), close, Some(done))
                 }
                 Err(e) => {
                     tracing::warn!(
@@ -447,19 +448,20 @@ async fn respond_loop(
                     tracing::warn!("sync failed: {e}; closing connection {}", conn.peer);
                     break;
                 }
+                let op = OpCode::from_i32(header.op).unwrap_or(OpCode::Ping);
                 let (bytes, last) = request::read::answer(&state, &conn, header, &body);
                 reads.send_modify(|n| *n = n.saturating_sub(1));
-                (bytes, last, Some(started))
+                (bytes, last, Some((op, false, started)))
             }
             Pending::Reply(b) => (b, false, None),
             Pending::Last(b) => (b, true, None),
         };
-        if let Some(started) = started {
+        if let Some((op, write, started)) = started {
             conn.counters.queued.fetch_sub(1, Ordering::Relaxed);
             state.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
-            state
-                .stats
-                .request_done(started.elapsed().as_micros() as u64);
+            let took = started.elapsed();
+            state.stats.request_done(took.as_micros() as u64);
+            crate::metrics::request_done(op, write, took);
         }
         if out.send(Outbound::Frame(bytes)).await.is_err() {
             break;

@@ -103,7 +103,7 @@ const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requ
 
 /// The `Mode:` of srvr and `zk_server_state` of mntr; `None` while the server serves
 /// no one (in an ensemble without a quorum, read-only mode off).
-fn mode(state: &ServerState) -> Option<&'static str> {
+pub(crate) fn mode(state: &ServerState) -> Option<&'static str> {
     if crate::quorum::read_only(state) {
         return Some("read-only");
     }
@@ -158,11 +158,19 @@ fn connections(state: &ServerState) -> String {
 }
 
 fn monitor(state: &ServerState, mode: &str) -> String {
+    monitor_values(state, mode)
+        .into_iter()
+        .map(|(k, v)| format!("{k}\t{v}\n"))
+        .collect()
+}
+
+/// mntr's keys and values, in ZooKeeper's order, Corral's own keys last.
+pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static str, String)> {
     let (min, avg, max) = state.stats.latency_ms();
     let tree = state.tree().read();
     let (_, _, watch_count) = state.hub.watches().summary();
     let raft = state.consensus.metrics();
-    let mut lines: Vec<(&str, String)> = vec![
+    let mut lines: Vec<(&'static str, String)> = vec![
         ("zk_version", version_line()),
         ("zk_server_state", mode.into()),
         ("zk_avg_latency", format!("{avg:.4}")),
@@ -225,12 +233,9 @@ fn monitor(state: &ServerState, mode: &str) -> String {
         );
     }
     lines
-        .into_iter()
-        .map(|(k, v)| format!("{k}\t{v}\n"))
-        .collect()
 }
 
-fn configuration(state: &ServerState) -> String {
+pub(crate) fn configuration(state: &ServerState) -> String {
     let c = &state.config;
     let (data_size, log_size) = dir_sizes(state);
     format!(
@@ -248,7 +253,7 @@ fn configuration(state: &ServerState) -> String {
     )
 }
 
-fn environment() -> String {
+pub(crate) fn environment() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
@@ -324,7 +329,7 @@ fn dump(state: &ServerState) -> String {
 }
 
 /// Bytes under the snapshot and log directories, as ZooKeeper's `dirs` reports them.
-fn dir_sizes(state: &ServerState) -> (u64, u64) {
+pub(crate) fn dir_sizes(state: &ServerState) -> (u64, u64) {
     fn size(dir: &std::path::Path) -> u64 {
         std::fs::read_dir(dir)
             .map(|entries| {

@@ -85,6 +85,14 @@ impl ApplyObserver for Hub {
         }
     }
 
+    fn fsync_took(&self, took: std::time::Duration) {
+        metrics::histogram!("fsynctime").record(took.as_secs_f64() * 1000.0);
+    }
+
+    fn snapshot_taken(&self, _index: u64, _bytes: u64, took: std::time::Duration) {
+        metrics::histogram!("snapshottime").record(took.as_secs_f64() * 1000.0);
+    }
+
     fn sessions_alive(&self, sessions: &[i64]) {
         let mut table = self.sessions();
         for id in sessions {

@@ -11,12 +11,14 @@
 //! `quorum` drops clients when this server loses its leader or quorum, and lets
 //! read-only clients in while that lasts (`readonlymode.enabled`).
 
+mod admin;
 pub mod config;
 mod connection;
 mod fourletter;
 mod handshake;
 mod hub;
 mod listener;
+mod metrics;
 mod quorum;
 mod reaper;
 mod request;
@@ -148,6 +150,7 @@ impl Server {
         if ensemble {
             tasks.push(tokio::spawn(quorum::watch(state.clone(), stopped.clone())));
         }
+        tasks.extend(admin::start(state.clone(), stopped.clone()).await);
         tasks.push(tokio::spawn(reaper::run(state.clone(), stopped)));
         tracing::info!(
             "binding to port {local_addr}; {} (myid {})",

@@ -37,6 +37,15 @@ impl Ensemble {
     }
 
     pub fn configure(voters: usize, observers: usize, extra: &str) -> Ensemble {
+        Ensemble::configure_each(voters, observers, |_| extra.to_string())
+    }
+
+    /// Like `configure`, with zoo.cfg lines for each member by index.
+    pub fn configure_each(
+        voters: usize,
+        observers: usize,
+        extra: impl Fn(usize) -> String,
+    ) -> Ensemble {
         let count = voters + observers;
         let ports: Vec<(u16, u16, u16)> = (0..count)
             .map(|_| (free_port(), free_port(), free_port()))
@@ -54,6 +63,7 @@ impl Ensemble {
             .enumerate()
             .map(|(i, (client, _, _))| {
                 let observer = i >= voters;
+                let extra = extra(i);
                 let server = ServerProcess::configure_with(*client, |data| {
                     std::fs::write(data.join("myid"), format!("{}\n", i + 1)).expect("myid");
                     format!(

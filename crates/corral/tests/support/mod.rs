@@ -65,7 +65,7 @@ impl ServerProcess {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("data")).expect("temp dir");
         let text = format!(
-            "clientPort={port}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n{}",
+            "clientPort={port}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nadmin.enableServer=false\nmetricsProvider.httpPort=0\n{}",
             lines(&dir.join("data"))
         );
         std::fs::write(dir.join("zoo.cfg"), text).expect("write zoo.cfg");

@@ -1,0 +1,133 @@
+//! HTTP for operators: ZooKeeper's AdminServer (`/commands` and `/commands/<name>`,
+//! JSON) on `admin.serverPort` (8080), a readiness probe at `/ready`, and Prometheus
+//! `/metrics` on `metricsProvider.httpPort` (7000). A port that cannot be bound is
+//! logged and skipped, as ZooKeeper does with its AdminServer: the client port matters
+//! more.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value};
+
+use crate::ServerState;
+
+mod commands;
+
+type Shared = Arc<ServerState>;
+
+/// Starts the HTTP listeners the configuration asks for.
+pub async fn start(
+    state: Shared,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if let Some(addr) = state.config.admin {
+        let app = Router::new()
+            .route("/commands", get(list))
+            .route("/commands/", get(list))
+            .route("/commands/{name}", get(command))
+            .route("/ready", get(ready))
+            .with_state(state.clone());
+        if let Some(t) = serve("AdminServer", addr, app, stop.clone()).await {
+            tasks.push(t);
+        }
+    }
+    if let Some(addr) = state.config.metrics {
+        crate::metrics::handle();
+        let app = Router::new()
+            .route("/metrics", get(metrics))
+            .route("/ready", get(ready))
+            .with_state(state.clone());
+        if let Some(t) = serve("Prometheus metrics", addr, app, stop).await {
+            tasks.push(t);
+        }
+    }
+    tasks
+}
+
+async fn serve(
+    what: &str,
+    addr: std::net::SocketAddr,
+    app: Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("cannot start the {what} on {addr}: {e}; continuing without it");
+            return None;
+        }
+    };
+    tracing::info!("{what} listening on http://{addr}");
+    Some(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::warn!("HTTP server stopped: {e}");
+        }
+    }))
+}
+
+/// ZooKeeper's list: a link per command, sorted.
+async fn list() -> Html<String> {
+    let mut names: Vec<&str> = commands::COMMANDS.iter().map(|c| c.names[0]).collect();
+    names.sort_unstable();
+    Html(
+        names
+            .iter()
+            .map(|n| format!("<a href=\"/commands/{n}\">{n}</a>\n<br/>\n"))
+            .collect(),
+    )
+}
+
+async fn command(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    Query(args): Query<std::collections::HashMap<String, String>>,
+) -> Json<Value> {
+    let mut out = Map::new();
+    let Some(cmd) = commands::find(&name) else {
+        out.insert("command".into(), name.clone().into());
+        out.insert("error".into(), format!("Unknown command: {name}").into());
+        return Json(Value::Object(out));
+    };
+    out.insert("command".into(), cmd.names[0].into());
+    out.insert("error".into(), Value::Null);
+    if cmd.needs_server && !crate::quorum::serving(&state) && !crate::quorum::read_only(&state) {
+        out.insert(
+            "error".into(),
+            "This ZooKeeper instance is not currently serving requests".into(),
+        );
+        return Json(Value::Object(out));
+    }
+    (cmd.run)(&state, &args, &mut out);
+    Json(Value::Object(out))
+}
+
+/// 200 while this server serves clients (a quorum, or read-only mode), 503 otherwise.
+async fn ready(State(state): State<Shared>) -> Response {
+    if crate::quorum::serving(&state) || crate::quorum::read_only(&state) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not serving\n").into_response()
+    }
+}
+
+async fn metrics(State(state): State<Shared>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&state),
+    )
+        .into_response()
+}

@@ -1,0 +1,397 @@
+//! The AdminServer's commands: ZooKeeper's names and aliases, and the JSON each
+//! answers, built from the same numbers as the four-letter words.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use serde_json::{json, Map, Value};
+
+use crate::fourletter;
+use crate::stats::Stats;
+use crate::ServerState;
+
+type Args = HashMap<String, String>;
+
+pub struct Command {
+    /// The primary name first, then the aliases.
+    pub names: &'static [&'static str],
+    /// Answers "not currently serving requests" while the server serves no one.
+    pub needs_server: bool,
+    pub run: fn(&ServerState, &Args, &mut Map<String, Value>),
+}
+
+pub const COMMANDS: &[Command] = &[
+    cmd(&["connection_stat_reset", "crst"], true, crst),
+    cmd(&["configuration", "conf", "config"], true, conf),
+    cmd(&["connections", "cons"], true, cons),
+    cmd(&["hash"], true, hash),
+    cmd(&["dirs"], true, dirs),
+    cmd(&["dump"], true, dump),
+    cmd(&["environment", "env", "envi"], false, envi),
+    cmd(&["get_trace_mask", "gtmk"], false, gtmk),
+    cmd(&["initial_configuration", "icfg"], true, icfg),
+    cmd(&["is_read_only", "isro"], true, isro),
+    cmd(&["last_snapshot", "lsnp"], true, lsnp),
+    cmd(&["leader", "lead"], true, leader),
+    cmd(&["monitor", "mntr"], false, monitor),
+    cmd(&["observer_connection_stat_reset", "orst"], true, nothing),
+    cmd(&["ruok"], true, nothing),
+    cmd(&["set_trace_mask", "stmk"], false, stmk),
+    cmd(&["server_stats", "srvr"], true, srvr),
+    cmd(&["stats", "stat"], true, stat),
+    cmd(&["stat_reset", "srst"], true, srst),
+    cmd(&["observers", "obsr"], true, observers),
+    cmd(&["system_properties", "sysp"], false, sysp),
+    cmd(&["voting_view"], true, voting_view),
+    cmd(&["watches", "wchc"], true, wchc),
+    cmd(&["watches_by_path", "wchp"], true, wchp),
+    cmd(&["watch_summary", "wchs"], true, wchs),
+    cmd(&["zabstate"], false, zabstate),
+];
+
+const fn cmd(
+    names: &'static [&'static str],
+    needs_server: bool,
+    run: fn(&ServerState, &Args, &mut Map<String, Value>),
+) -> Command {
+    Command {
+        names,
+        needs_server,
+        run,
+    }
+}
+
+pub fn find(name: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.names.contains(&name))
+}
+
+/// A text value as JSON: an integer or a decimal number when it reads as one.
+fn typed(v: &str) -> Value {
+    if let Ok(i) = v.parse::<i64>() {
+        return i.into();
+    }
+    match v.parse::<f64>() {
+        Ok(f) if f.is_finite() && v.contains('.') => json!(f),
+        _ => v.into(),
+    }
+}
+
+/// `key=value` lines (conf, envi) as JSON entries.
+fn key_values(text: &str, out: &mut Map<String, Value>) {
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once('=') {
+            out.insert(k.to_string(), typed(v));
+        }
+    }
+}
+
+fn nothing(_: &ServerState, _: &Args, _: &mut Map<String, Value>) {}
+
+fn crst(state: &ServerState, _: &Args, _: &mut Map<String, Value>) {
+    for c in state.hub.conns().values() {
+        c.counters.received.store(0, Ordering::Relaxed);
+        c.counters.sent.store(0, Ordering::Relaxed);
+    }
+}
+
+fn srst(state: &ServerState, _: &Args, _: &mut Map<String, Value>) {
+    state.stats.reset();
+}
+
+fn conf(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    key_values(&fourletter::configuration(state), out);
+}
+
+fn envi(_: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    key_values(&fourletter::environment(), out);
+}
+
+fn connection_list(state: &ServerState) -> Vec<Value> {
+    state
+        .hub
+        .conns()
+        .values()
+        .map(|c| {
+            json!({
+                "remote_socket_address": c.peer.to_string(),
+                "interest_ops": 1,
+                "outstanding_requests": c.counters.queued.load(Ordering::Relaxed),
+                "packets_received": c.counters.received.load(Ordering::Relaxed),
+                "packets_sent": c.counters.sent.load(Ordering::Relaxed),
+                "session_id": format!("0x{:x}", c.session),
+                "session_timeout": c.timeout,
+            })
+        })
+        .collect()
+}
+
+fn cons(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    out.insert("connections".into(), connection_list(state).into());
+    out.insert("secure_connections".into(), Value::Array(Vec::new()));
+}
+
+fn hash(_: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    out.insert("digests".into(), Value::Array(Vec::new()));
+}
+
+fn dirs(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let (data, log) = fourletter::dir_sizes(state);
+    out.insert("datadir_size".into(), data.into());
+    out.insert("logdir_size".into(), log.into());
+}
+
+fn dump(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let tree = state.tree().read();
+    let mut ephemerals = Map::new();
+    for (id, s) in tree.sessions() {
+        if !s.ephemerals.is_empty() {
+            let paths: Vec<Value> = s.ephemerals.iter().map(|p| p.clone().into()).collect();
+            ephemerals.insert(id.to_string(), paths.into());
+        }
+    }
+    out.insert(
+        "expiry_time_to_session_ids".into(),
+        Value::Object(Map::new()),
+    );
+    out.insert(
+        "session_id_to_ephemeral_paths".into(),
+        Value::Object(ephemerals),
+    );
+}
+
+fn gtmk(_: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    out.insert("tracemask".into(), 0.into());
+}
+
+fn stmk(_: &ServerState, args: &Args, out: &mut Map<String, Value>) {
+    match args.get("traceMask").map(|m| m.parse::<i64>()) {
+        Some(Ok(mask)) => {
+            out.insert("tracemask".into(), mask.into());
+        }
+        Some(Err(_)) => {
+            let got = args.get("traceMask").cloned().unwrap_or_default();
+            out.insert(
+                "error".into(),
+                format!("setTraceMask requires long traceMask argument, got {got}").into(),
+            );
+        }
+        None => {
+            out.insert(
+                "error".into(),
+                "setTraceMask requires long traceMask argument".into(),
+            );
+        }
+    }
+}
+
+fn icfg(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let text = state
+        .config
+        .source
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    out.insert("initial_configuration".into(), text.into());
+}
+
+fn isro(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    out.insert("read_only".into(), crate::quorum::read_only(state).into());
+}
+
+fn lsnp(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let index = state.consensus.metrics().snapshot_index;
+    let dir = state.config.data_dir.join("snapshots");
+    let modified = std::fs::read_dir(&dir)
+        .ok()
+        .and_then(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok()?.modified().ok())
+                .max()
+        })
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(-1, |d| d.as_millis() as i64);
+    let zxid = if index == 0 { -1i64 } else { index as i64 };
+    out.insert("zxid".into(), format!("{zxid:x}").into());
+    out.insert("timestamp".into(), modified.into());
+}
+
+fn leader(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    if !state.ensemble {
+        out.insert("error".into(), "server is not initialized".into());
+        return;
+    }
+    let status = state.consensus.status().borrow().clone();
+    let leader = status.leader.unwrap_or(0);
+    out.insert(
+        "is_leader".into(),
+        (status.role == corral_consensus::Role::Leader).into(),
+    );
+    out.insert("leader_id".into(), leader.into());
+    let ip = state
+        .config
+        .servers
+        .iter()
+        .find(|p| p.id == leader)
+        .map(|p| format!("{}:{}", p.host, p.quorum_port))
+        .unwrap_or_default();
+    out.insert("leader_ip".into(), ip.into());
+}
+
+fn monitor(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let mode = fourletter::mode(state).unwrap_or("looking");
+    for (k, v) in fourletter::monitor_values(state, mode) {
+        let key = k.strip_prefix("zk_").unwrap_or(k);
+        out.insert(key.to_string(), typed(&v));
+    }
+}
+
+fn server_stats_into(state: &ServerState, out: &mut Map<String, Value>) {
+    let (min, avg, max) = state.stats.latency_ms();
+    let mode = fourletter::mode(state).unwrap_or("looking");
+    let tree = state.tree().read();
+    out.insert("version".into(), fourletter::version_line().into());
+    out.insert("read_only".into(), (mode == "read-only").into());
+    out.insert(
+        "server_stats".into(),
+        json!({
+            "packets_sent": Stats::get(&state.stats.packets_sent),
+            "packets_received": Stats::get(&state.stats.packets_received),
+            "fsync_threshold_exceed_count": 0,
+            "client_response_stats": {"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1},
+            "provider_null": false,
+            "server_state": mode,
+            "outstanding_requests": state.stats.outstanding.load(Ordering::Relaxed),
+            "min_latency": min.round() as u64,
+            "avg_latency": avg,
+            "max_latency": max.round() as u64,
+            "data_dir_size": fourletter::dir_sizes(state).0,
+            "log_dir_size": fourletter::dir_sizes(state).1,
+            "last_processed_zxid": tree.last_zxid(),
+            "num_alive_client_connections": state.hub.conns().len(),
+            "auth_failed_count": 0,
+            "non_mtlsremote_conn_count": 0,
+            "non_mtlslocal_conn_count": 0,
+            "uptime": state.started.elapsed().as_millis() as u64,
+        }),
+    );
+    out.insert(
+        "client_response".into(),
+        json!({"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1}),
+    );
+    out.insert("node_count".into(), tree.node_count().into());
+}
+
+fn srvr(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    server_stats_into(state, out);
+}
+
+fn stat(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    server_stats_into(state, out);
+    out.insert("connections".into(), connection_list(state).into());
+}
+
+fn observers(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let status = state.consensus.status().borrow().clone();
+    let observers = if status.role == corral_consensus::Role::Leader {
+        status.followers - status.synced_followers
+    } else {
+        0
+    };
+    out.insert("synced_observers".into(), observers.into());
+    out.insert("observers".into(), Value::Array(Vec::new()));
+}
+
+fn sysp(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let c = &state.config;
+    let props = [
+        ("jute.maxbuffer", c.max_buffer.to_string()),
+        ("os.arch", std::env::consts::ARCH.to_string()),
+        ("os.name", std::env::consts::OS.to_string()),
+        ("readonlymode.enabled", c.read_only_mode.to_string()),
+        (
+            "zookeeper.extendedTypesEnabled",
+            c.extended_types.to_string(),
+        ),
+        ("zookeeper.version", fourletter::version_line()),
+    ];
+    for (k, v) in props {
+        out.insert(k.into(), v.into());
+    }
+}
+
+fn voting_view(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let mut view = Map::new();
+    if state.ensemble {
+        for p in &state.config.servers {
+            let role = if p.observer {
+                "observer"
+            } else {
+                "participant"
+            };
+            let client = match &p.client {
+                Some((addr, port)) => format!(";{}:{port}", addr.as_deref().unwrap_or("0.0.0.0")),
+                None => String::new(),
+            };
+            view.insert(
+                p.id.to_string(),
+                format!(
+                    "{}:{}:{}:{role}{client}",
+                    p.host, p.quorum_port, p.election_port
+                )
+                .into(),
+            );
+        }
+    }
+    out.insert("current_config".into(), Value::Object(view));
+}
+
+/// Each connection's watched paths, keyed by its session id.
+fn watched_by_session(state: &ServerState) -> Vec<(i64, Vec<String>)> {
+    let by_conn = state.hub.watches().by_connection();
+    let conns = state.hub.conns();
+    by_conn
+        .into_iter()
+        .map(|(conn, paths)| (conns.get(&conn).map_or(0, |c| c.session), paths))
+        .collect()
+}
+
+fn wchc(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let mut map = Map::new();
+    for (session, paths) in watched_by_session(state) {
+        let paths: Vec<Value> = paths.into_iter().map(Value::from).collect();
+        map.insert(session.to_string(), paths.into());
+    }
+    out.insert("session_id_to_watched_paths".into(), Value::Object(map));
+}
+
+fn wchp(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let mut map: Map<String, Value> = Map::new();
+    for (session, paths) in watched_by_session(state) {
+        for p in paths {
+            if let Value::Array(ids) = map.entry(p).or_insert_with(|| Value::Array(Vec::new())) {
+                ids.push(session.into());
+            }
+        }
+    }
+    out.insert("path_to_session_ids".into(), Value::Object(map));
+}
+
+fn wchs(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let (conns, paths, total) = state.hub.watches().summary();
+    out.insert("num_connections".into(), conns.into());
+    out.insert("num_paths".into(), paths.into());
+    out.insert("num_total_watches".into(), total.into());
+}
+
+fn zabstate(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
+    let status = state.consensus.status().borrow().clone();
+    let voting = state.ensemble && state.config.me().is_some_and(|p| !p.observer);
+    let phase = match (state.ensemble, status.serving) {
+        (false, _) => "",
+        (true, true) => "broadcast",
+        (true, false) => "election",
+    };
+    out.insert("voting".into(), voting.into());
+    out.insert("zabstate".into(), phase.into());
+}
