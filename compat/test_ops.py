@@ -425,10 +425,24 @@ def start_standalone(system, label, whitelist="*", admin=True):
     return srv
 
 
+def wait_ready(srv, timeout):
+    """Like servers.Server.wait_ready, but without ruok (a whitelist may refuse it): ready
+    once a session handshake succeeds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not srv.alive():
+            raise RuntimeError("%s exited with %s before it was ready; log tail:\n%s"
+                               % (srv.name, srv.proc.returncode, srv.log_tail()))
+        if srv._session_ok():
+            return srv
+        time.sleep(0.1)
+    raise RuntimeError("%s served no session within %.0fs; log tail:\n%s" % (srv.name, timeout, srv.log_tail()))
+
+
 def wait_all(srvs, timeout=60.0):
     try:
         for s in srvs:
-            s.wait_ready(timeout)
+            wait_ready(s, timeout)
     except Exception:
         for s in srvs:
             s.stop()

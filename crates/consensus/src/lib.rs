@@ -406,6 +406,56 @@ impl Consensus {
         }
     }
 
+    /// `rqld`: asks the leader to hand leadership to this server. Returns false if
+    /// there is no leader to ask or this server is not a voter.
+    pub async fn request_leadership(&self) -> bool {
+        let status = self.status.borrow().clone();
+        let Some(leader) = status.leader else {
+            return false;
+        };
+        if leader == self.id {
+            return true;
+        }
+        if status.role == Role::Observer {
+            return false;
+        }
+        let Some(addr) = self.address_of(leader) else {
+            return false;
+        };
+        self.forwarder
+            .tell(
+                leader,
+                &addr,
+                peer::PeerRequest::TransferLeader { to: self.id },
+            )
+            .await;
+        true
+    }
+
+    /// `ydld`: on the leader, hands leadership to the voter furthest along in the log.
+    /// Returns the chosen voter, or `None` if this server does not lead or has no one
+    /// to hand over to.
+    pub async fn yield_leadership(&self) -> Option<u64> {
+        let m = self.raft.metrics().borrow_watched().clone();
+        if m.current_leader != Some(self.id) {
+            return None;
+        }
+        let voters: Vec<u64> = m.membership_config.membership().voter_ids().collect();
+        let progress = m.replication.unwrap_or_default();
+        let to = voters
+            .into_iter()
+            .filter(|v| *v != self.id)
+            .max_by_key(|v| progress.get(v).cloned().flatten().map_or(0, |l| l.index))?;
+        self.raft.trigger().transfer_leader(to).await.ok()?;
+        Some(to)
+    }
+
+    /// The first index still in this server's log (after what snapshots purged).
+    pub fn first_log_index(&self) -> u64 {
+        let m = self.raft.metrics().borrow_watched().clone();
+        m.purged.map_or(1, |l| l.index + 1)
+    }
+
     /// This server's place in the ensemble; `changed()` on the receiver wakes on news.
     pub fn status(&self) -> tokio::sync::watch::Receiver<Status> {
         self.status.clone()

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use support::ensemble::Ensemble;
-use support::{free_port, within, ServerProcess};
+use support::{four, free_port, within, ServerProcess};
 use zookeeper_client::{Acls, Client, CreateMode};
 
 /// A plain HTTP/1.0 GET: the status code and the body.
@@ -149,6 +149,18 @@ fn admin_server_answers_json_commands_and_readiness() {
 }
 
 #[test]
+fn words_outside_the_whitelist_are_refused_as_zookeeper_does() {
+    let server = ServerProcess::start("4lw.commands.whitelist=srvr, ruok");
+    assert_eq!(four(server.port, "ruok").as_deref(), Some("imok"));
+    for word in ["mntr", "lgif", "csnp", "rqld", "ydld", "wchc"] {
+        assert_eq!(
+            four(server.port, word).unwrap_or_default(),
+            format!("{word} is not executed because it is not in the whitelist.\n")
+        );
+    }
+}
+
+#[test]
 fn json_logs_and_a_log_directory() {
     let logs = std::env::temp_dir().join(format!("corral-logs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&logs);
@@ -206,6 +218,44 @@ fn a_three_node_run_logs_what_operators_grep_for() {
         assert!(ensemble.log(i).contains("- INFO  [roles] - LOOKING"));
         assert_eq!(http_get(admin[i], "/ready").0, 200);
     }
+    // ClickHouse Keeper's words: log info, snapshot now, leadership on request.
+    let port = |i: usize| ensemble.members[i].server.port;
+    let lgif = four(port(leader), "lgif").unwrap_or_default();
+    for key in [
+        "first_log_idx",
+        "last_log_idx",
+        "last_committed_log_idx",
+        "last_snapshot_idx",
+    ] {
+        assert!(lgif.contains(&format!("{key}\t")), "lgif: {lgif}");
+    }
+    let csnp = four(port(leader), "csnp").unwrap_or_default();
+    assert!(csnp.starts_with("Snapshot creation scheduled"), "{csnp}");
+    // An operator repeats rqld/ydld until leadership moves: the request is dropped
+    // while the asker has no link to the leader yet, or a transfer is under way.
+    let asker = (leader + 1) % 3;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ensemble.wait_settled() != asker {
+        let rqld = four(port(asker), "rqld").unwrap_or_default();
+        assert!(rqld.ends_with("leadership request to leader."), "{rqld}");
+        assert!(
+            Instant::now() < deadline,
+            "rqld did not move leadership: {rqld}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut ydld = String::new();
+    while ensemble.wait_settled() == asker {
+        ydld = four(port(asker), "ydld").unwrap_or_default();
+        assert!(
+            Instant::now() < deadline,
+            "ydld did not move leadership: {ydld}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(ydld, "Sent yield leadership request to leader.");
+    let leader = ensemble.wait_settled();
+
     let view = json(admin[leader], "/commands/voting_view");
     assert_eq!(view["current_config"].as_object().map(|m| m.len()), Some(3));
     assert_eq!(json(admin[leader], "/commands/leader")["is_leader"], true);

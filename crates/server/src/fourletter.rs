@@ -14,9 +14,11 @@ use tokio::net::tcp::OwnedReadHalf;
 use crate::stats::Stats;
 use crate::ServerState;
 
+/// ZooKeeper's eighteen words, then four that ClickHouse Keeper's operators use:
+/// log info, snapshot now, request leadership, yield leadership (all off by default).
 pub const WORDS: &[&str] = &[
     "conf", "cons", "crst", "dump", "envi", "ruok", "srst", "srvr", "stat", "wchs", "wchc", "wchp",
-    "dirs", "mntr", "isro", "hash", "gtmk", "stmk",
+    "dirs", "mntr", "isro", "hash", "gtmk", "stmk", "lgif", "csnp", "rqld", "ydld",
 ];
 
 const DEFAULT_ON: &[&str] = &[
@@ -88,6 +90,26 @@ pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedRea
             "Server stats reset.\n".to_string()
         }
         "dump" => dump(state),
+        "lgif" => log_info(state),
+        "csnp" => match state.consensus.snapshot_now().await {
+            Ok(()) => format!(
+                "Snapshot creation scheduled with last committed log index {}.",
+                state.consensus.metrics().committed_index
+            ),
+            Err(_) => "Failed to schedule snapshot creation task.".to_string(),
+        },
+        "rqld" => if state.consensus.request_leadership().await {
+            "Sent leadership request to leader."
+        } else {
+            "Failed to send leadership request to leader."
+        }
+        .to_string(),
+        "ydld" => if state.consensus.yield_leadership().await.is_some() {
+            "Sent yield leadership request to leader."
+        } else {
+            "Failed to send yield leadership request to leader."
+        }
+        .to_string(),
         "hash" => String::new(),
         "gtmk" => "0\n".to_string(),
         "stmk" => {
@@ -233,6 +255,24 @@ pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static s
         );
     }
     lines
+}
+
+/// ClickHouse Keeper's `lgif`: where this server's log starts and ends, what is
+/// committed, and the last snapshot. Terms are the current term (Corral keeps no
+/// per-index term outside the log).
+fn log_info(state: &ServerState) -> String {
+    let raft = state.consensus.metrics();
+    let lines = [
+        ("first_log_idx", state.consensus.first_log_index()),
+        ("first_log_term", raft.term),
+        ("last_log_idx", raft.last_log_index),
+        ("last_log_term", raft.term),
+        ("last_committed_log_idx", raft.applied_index),
+        ("leader_committed_log_idx", raft.committed_index),
+        ("target_committed_log_idx", raft.committed_index),
+        ("last_snapshot_idx", raft.snapshot_index),
+    ];
+    lines.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
 }
 
 pub(crate) fn configuration(state: &ServerState) -> String {

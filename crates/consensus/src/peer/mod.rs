@@ -51,6 +51,10 @@ pub(crate) enum PeerRequest {
     },
     /// Sessions whose clients this server heard from since its last report.
     Alive(Vec<i64>),
+    /// An operator asked this server (`to`) to lead (`rqld`).
+    TransferLeader {
+        to: u64,
+    },
 }
 
 #[derive(Serialize, Deserialize)]

@@ -139,6 +139,13 @@ async fn read_requests(
                 service.observer.sessions_alive(&sessions);
                 None
             }
+            PeerRequest::TransferLeader { to } => {
+                tracing::info!("sid {to} asks for leadership; transferring");
+                if let Err(e) = raft.trigger().transfer_leader(to).await {
+                    tracing::warn!("cannot transfer leadership to sid {to}: {e}");
+                }
+                None
+            }
         };
         if let Some(answer) = answer {
             out.send(answer).await.map_err(|_| closed())?;
