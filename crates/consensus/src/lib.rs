@@ -556,6 +556,12 @@ pub struct RaftStatus {
 #[doc(hidden)]
 pub type RaftTypeConfig = TypeConfig;
 
+/// Sizes in bytes of the log entries this server wrote: the last, the smallest and the
+/// largest. On the leader these are ZooKeeper's "proposal sizes".
+pub fn proposal_sizes() -> (u64, u64, u64) {
+    log_store::ENTRY_SIZES.get()
+}
+
 /// How `start` sets a node up.
 struct StartAs {
     id: u64,

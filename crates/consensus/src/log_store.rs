@@ -61,6 +61,35 @@ pub struct Opened {
     pub warnings: Vec<String>,
 }
 
+/// Last, smallest and largest entry written, for `srvr`'s proposal sizes.
+pub(crate) struct EntrySizes {
+    last: std::sync::atomic::AtomicU64,
+    min: std::sync::atomic::AtomicU64,
+    max: std::sync::atomic::AtomicU64,
+}
+
+pub(crate) static ENTRY_SIZES: EntrySizes = EntrySizes {
+    last: std::sync::atomic::AtomicU64::new(0),
+    min: std::sync::atomic::AtomicU64::new(u64::MAX),
+    max: std::sync::atomic::AtomicU64::new(0),
+};
+
+impl EntrySizes {
+    fn record(&self, bytes: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.last.store(bytes, Relaxed);
+        self.min.fetch_min(bytes, Relaxed);
+        self.max.fetch_max(bytes, Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let min = self.min.load(Relaxed);
+        let min = if min == u64::MAX { 0 } else { min };
+        (self.last.load(Relaxed), min, self.max.load(Relaxed))
+    }
+}
+
 pub fn encode_entry(e: &Entry) -> Result<Vec<u8>, io::Error> {
     postcard::to_stdvec(e).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
 }
@@ -268,7 +297,9 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
         let mut encoded = Vec::new();
         let mut kept = Vec::new();
         for e in entries {
-            encoded.push((e.log_id.index, encode_entry(&e)?));
+            let bytes = encode_entry(&e)?;
+            ENTRY_SIZES.record(bytes.len() as u64);
+            encoded.push((e.log_id.index, bytes));
             kept.push(e);
         }
         if let Err(e) = inner.wal.append(&encoded) {

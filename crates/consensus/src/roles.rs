@@ -51,6 +51,10 @@ pub struct Status {
     pub followers: usize,
     /// On the leader: the voting followers that answered lately.
     pub synced_followers: usize,
+    /// When this server took its current role.
+    pub since: Instant,
+    /// Voters in the membership.
+    pub voters: usize,
 }
 
 impl Status {
@@ -61,6 +65,8 @@ impl Status {
             leader: None,
             followers: 0,
             synced_followers: 0,
+            since: Instant::now(),
+            voters: 0,
         }
     }
 }
@@ -101,7 +107,12 @@ pub(crate) async fn watch(w: Watch, mut stop: tokio::sync::watch::Receiver<bool>
             _ = stop.changed() => return,
         }
         let m = metrics.borrow_watched().clone();
-        let now = compute(&w, &m, &mut synced);
+        let mut now = compute(&w, &m, &mut synced);
+        now.since = if now.role == previous.role {
+            previous.since
+        } else {
+            Instant::now()
+        };
         if now.role != previous.role {
             announce(&w, previous.role, now.role, &mut looking_since);
         }
@@ -192,6 +203,8 @@ fn compute(
         leader: m.current_leader,
         followers,
         synced_followers,
+        since: Instant::now(),
+        voters: m.membership_config.membership().voter_ids().count(),
     }
 }
 

@@ -140,7 +140,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         return;
     }
     if let Some(word) = fourletter::word(&head) {
-        let text = fourletter::answer(&state, word, &mut rd).await;
+        let text = fourletter::answer(&state, word, &mut rd, peer).await;
         let _ = wr.write_all(text.as_bytes()).await;
         let _ = wr.shutdown().await;
         return;
@@ -167,7 +167,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         timeout,
         read_only,
     } = admitted;
-    let counters = Arc::new(ConnCounters::default());
+    let counters = Arc::new(ConnCounters::new(now_millis() as u64));
     let conn = Arc::new(Conn {
         id,
         peer,
@@ -423,7 +423,7 @@ async fn respond_loop(
             } => match result.await {
                 Ok(r) => {
                     let close = opcode == OpCode::CloseSession;
-                    let done = (opcode, true, started);
+                    let done = (opcode, true, started, xid, Some(r.zxid));
                     (request::write::reply(xid, &r), close, Some(done))
                 }
                 Err(e) => {
@@ -449,17 +449,20 @@ async fn respond_loop(
                     break;
                 }
                 let op = OpCode::from_i32(header.op).unwrap_or(OpCode::Ping);
+                let xid = header.xid;
                 let (bytes, last) = request::read::answer(&state, &conn, header, &body);
                 reads.send_modify(|n| *n = n.saturating_sub(1));
-                (bytes, last, Some((op, false, started)))
+                (bytes, last, Some((op, false, started, xid, None)))
             }
             Pending::Reply(b) => (b, false, None),
             Pending::Last(b) => (b, true, None),
         };
-        if let Some((op, write, started)) = started {
+        if let Some((op, write, started, xid, zxid)) = started {
             conn.counters.queued.fetch_sub(1, Ordering::Relaxed);
             state.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
             let took = started.elapsed();
+            conn.counters
+                .answered(op.as_i32(), xid, zxid, took.as_millis() as u64);
             state.stats.request_done(took.as_micros() as u64);
             crate::metrics::request_done(op, write, took);
         }

@@ -11,6 +11,10 @@ use std::sync::atomic::Ordering;
 use tokio::io::{AsyncReadExt, BufReader};
 use tokio::net::tcp::OwnedReadHalf;
 
+use std::time::Instant;
+
+use corral_consensus::Role;
+
 use crate::stats::Stats;
 use crate::ServerState;
 
@@ -46,7 +50,13 @@ fn allowed(state: &ServerState, word: &str) -> bool {
     }
 }
 
-pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedReadHalf>) -> String {
+/// The answer to `word`, asked by a connection from `asker`.
+pub async fn answer(
+    state: &ServerState,
+    word: &str,
+    rd: &mut BufReader<OwnedReadHalf>,
+    asker: std::net::SocketAddr,
+) -> String {
     if !allowed(state, word) {
         return format!("{word} is not executed because it is not in the whitelist.\n");
     }
@@ -63,12 +73,12 @@ pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedRea
         "ruok" => "imok".to_string(),
         "isro" if mode == "read-only" => "ro".to_string(),
         "isro" => "rw".to_string(),
-        "srvr" => server_stats(state, mode, false),
-        "stat" => server_stats(state, mode, true),
+        "srvr" => server_stats(state, mode, None),
+        "stat" => server_stats(state, mode, Some(asker)),
         "mntr" => monitor(state, mode),
         "conf" => configuration(state),
         "envi" => environment(),
-        "cons" => connections(state),
+        "cons" => connections(state, asker, true),
         "dirs" => {
             let (data, log) = dir_sizes(state);
             format!("datadir_size: {data}\nlogdir_size: {log}\n")
@@ -80,8 +90,7 @@ pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedRea
         "wchc" | "wchp" => watches(state, word == "wchp"),
         "crst" => {
             for c in state.hub.conns().values() {
-                c.counters.received.store(0, Ordering::Relaxed);
-                c.counters.sent.store(0, Ordering::Relaxed);
+                c.counters.reset();
             }
             "Connection stats reset.\n".to_string()
         }
@@ -89,7 +98,7 @@ pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedRea
             state.stats.reset();
             "Server stats reset.\n".to_string()
         }
-        "dump" => dump(state),
+        "dump" => dump(state, asker),
         "lgif" => log_info(state),
         "csnp" => match state.consensus.snapshot_now().await {
             Ok(()) => format!(
@@ -111,10 +120,10 @@ pub async fn answer(state: &ServerState, word: &str, rd: &mut BufReader<OwnedRea
         }
         .to_string(),
         "hash" => String::new(),
-        "gtmk" => "0\n".to_string(),
+        "gtmk" => "0".to_string(),
         "stmk" => {
             let mask = rd.read_i64().await.unwrap_or(0);
-            format!("{mask}\n")
+            format!("{mask}")
         }
         _ => String::new(),
     }
@@ -135,15 +144,15 @@ pub(crate) fn mode(state: &ServerState) -> Option<&'static str> {
     Some(state.consensus.status().borrow().role.mode())
 }
 
-fn server_stats(state: &ServerState, mode: &str, with_clients: bool) -> String {
+/// srvr, and with the asking connection's address stat, which lists the clients.
+fn server_stats(state: &ServerState, mode: &str, asker: Option<std::net::SocketAddr>) -> String {
     let mut out = format!("Zookeeper version: {}\n", version_line());
     if mode == "read-only" {
         out.push_str("READ-ONLY mode; serving only read-only clients\n");
     }
-    if with_clients {
+    if let Some(asker) = asker {
         out.push_str("Clients:\n");
-        out.push_str(&connections(state));
-        out.push('\n');
+        out.push_str(&connections(state, asker, false));
     }
     let (min, avg, max) = state.stats.latency_ms();
     let tree = state.tree().read();
@@ -159,24 +168,85 @@ fn server_stats(state: &ServerState, mode: &str, with_clients: bool) -> String {
         tree.last_zxid(),
         tree.node_count(),
     );
+    if mode == "leader" {
+        let (last, min, max) = corral_consensus::proposal_sizes();
+        let _ = writeln!(out, "Proposal sizes last/min/max: {last}/{min}/{max}");
+    }
     out
 }
 
-fn connections(state: &ServerState) -> String {
+/// One line per client connection, as ZooKeeper's `cons` (`full`) or `stat` lists
+/// them, then the asking connection itself (no session yet), then a blank line.
+fn connections(state: &ServerState, asker: std::net::SocketAddr, full: bool) -> String {
     let mut out = String::new();
     for c in state.hub.conns().values() {
-        let _ = writeln!(
+        let n = &c.counters;
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let _ = write!(
             out,
-            " /{}[1](queued={},recved={},sent={},sid=0x{:x},to={})",
+            " /{}[1](queued={},recved={},sent={}",
             c.peer,
-            c.counters.queued.load(Ordering::Relaxed),
-            c.counters.received.load(Ordering::Relaxed),
-            c.counters.sent.load(Ordering::Relaxed),
-            c.session,
-            c.timeout
+            load(&n.queued),
+            load(&n.received),
+            load(&n.sent)
         );
+        if full {
+            let count = load(&n.latency_count);
+            let min = if count == 0 { 0 } else { load(&n.min_latency) };
+            let avg = load(&n.latency_sum).checked_div(count).unwrap_or(0);
+            let _ = write!(
+                out,
+                ",sid=0x{:x},lop={},est={},to={},lcxid=0x{:x},lzxid=0x{:x},lresp={},llat={},minlat={min},avglat={avg},maxlat={}",
+                c.session,
+                last_op_name(n.last_op.load(Ordering::Relaxed)),
+                load(&n.established_ms),
+                c.timeout,
+                n.last_cxid.load(Ordering::Relaxed),
+                n.last_zxid.load(Ordering::Relaxed),
+                load(&n.last_response_ms),
+                load(&n.last_latency),
+                load(&n.max_latency),
+            );
+        }
+        out.push_str(")\n");
     }
+    let _ = writeln!(out, " /{asker}[0](queued=0,recved=1,sent=0)");
+    out.push('\n');
     out
+}
+
+/// ZooKeeper's short name for the last operation of a connection (`lop=`).
+pub(crate) fn last_op_name(op: i32) -> &'static str {
+    use corral_jute::OpCode::*;
+    let Some(op) = corral_jute::OpCode::from_i32(op) else {
+        return "NA";
+    };
+    match op {
+        Ping => "PING",
+        CreateSession => "SESS",
+        Multi => "MULT",
+        MultiRead => "MLTR",
+        Create | Create2 | CreateTtl | CreateContainer => "CREA",
+        Delete | DeleteContainer => "DELE",
+        SetData => "SETD",
+        Reconfig => "RECO",
+        SetAcl => "SETA",
+        CloseSession => "CLOS",
+        Sync => "SYNC",
+        Check => "CHEC",
+        Exists => "EXIS",
+        GetData => "GETD",
+        CheckWatches => "CHKW",
+        RemoveWatches => "REMW",
+        GetAcl => "GETA",
+        GetChildren | GetChildren2 => "GETC",
+        GetAllChildrenNumber => "GETACN",
+        GetEphemerals => "GETE",
+        SetWatches | SetWatches2 => "SETW",
+        AddWatch => "ADDW",
+        WhoAmI => "HOMI",
+        _ => "NA",
+    }
 }
 
 fn monitor(state: &ServerState, mode: &str) -> String {
@@ -186,75 +256,134 @@ fn monitor(state: &ServerState, mode: &str) -> String {
         .collect()
 }
 
-/// mntr's keys and values, in ZooKeeper's order, Corral's own keys last.
+/// mntr's keys and values: ZooKeeper's server gauges in the order ZooKeeper 3.8 prints
+/// them (quorum and leader keys where it puts them), then Corral's own. ZooKeeper
+/// follows these with several hundred internal pipeline metrics that have no
+/// counterpart here (compat/DIVERGENCES.md).
 pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static str, String)> {
     let (min, avg, max) = state.stats.latency_ms();
     let tree = state.tree().read();
     let (_, _, watch_count) = state.hub.watches().summary();
     let raft = state.consensus.metrics();
-    let mut lines: Vec<(&'static str, String)> = vec![
-        ("zk_version", version_line()),
-        ("zk_server_state", mode.into()),
-        ("zk_avg_latency", format!("{avg:.4}")),
-        ("zk_max_latency", format!("{}", max.round() as u64)),
-        ("zk_min_latency", format!("{}", min.round() as u64)),
-        (
-            "zk_packets_received",
-            Stats::get(&state.stats.packets_received).to_string(),
-        ),
-        (
-            "zk_packets_sent",
-            Stats::get(&state.stats.packets_sent).to_string(),
-        ),
-        (
-            "zk_num_alive_connections",
-            state.hub.conns().len().to_string(),
-        ),
+    let status = state.consensus.status().borrow().clone();
+    let leads = status.role == Role::Leader;
+    let quorum = state.ensemble;
+    let (last_size, min_size, max_size) = corral_consensus::proposal_sizes();
+    let conns = state.hub.conns();
+    let local_sessions = conns.values().filter(|c| c.read_only).count();
+    let (open_fds, max_fds) = file_descriptors();
+    let peer_state = match status.role {
+        Role::Leader => "leading - broadcast",
+        Role::Follower => "following - broadcast",
+        Role::Observer => "observing - broadcast",
+        _ => "looking - election",
+    };
+    let n = |v: u64| v.to_string();
+    let observers = status.followers - status.synced_followers;
+    // (key, value, shown on: 'a'll, 'q'uorum members, 'l'eader)
+    let rows: Vec<(&'static str, String, char)> = vec![
+        ("zk_version", version_line(), 'a'),
+        ("zk_server_state", mode.to_string(), 'a'),
+        ("zk_peer_state", peer_state.to_string(), 'q'),
+        ("zk_ephemerals_count", n(tree.ephemeral_count() as u64), 'a'),
+        ("zk_num_alive_connections", n(conns.len() as u64), 'a'),
+        ("zk_avg_latency", format!("{avg:.4}"), 'a'),
+        ("zk_min_proposal_size", n(min_size), 'l'),
         (
             "zk_outstanding_requests",
-            state.stats.outstanding.load(Ordering::Relaxed).to_string(),
+            n(state.stats.outstanding.load(Ordering::Relaxed)),
+            'a',
         ),
-        ("zk_znode_count", tree.node_count().to_string()),
-        ("zk_watch_count", watch_count.to_string()),
-        ("zk_ephemerals_count", tree.ephemeral_count().to_string()),
-        (
-            "zk_approximate_data_size",
-            tree.approximate_data_size().to_string(),
-        ),
+        ("zk_znode_count", n(tree.node_count() as u64), 'a'),
         (
             "zk_global_sessions",
-            state.hub.sessions().count().to_string(),
+            n(state.hub.sessions().count() as u64),
+            'a',
         ),
-        ("zk_uptime", state.started.elapsed().as_millis().to_string()),
-        ("corral_raft_term", raft.term.to_string()),
+        ("zk_non_mtls_remote_conn_count", n(0), 'a'),
+        ("zk_last_client_response_size", "-1".into(), 'a'),
         (
-            "corral_raft_last_log_index",
-            raft.last_log_index.to_string(),
+            "zk_packets_sent",
+            n(Stats::get(&state.stats.packets_sent)),
+            'a',
         ),
-        ("corral_raft_applied_index", raft.applied_index.to_string()),
+        (
+            "zk_packets_received",
+            n(Stats::get(&state.stats.packets_received)),
+            'a',
+        ),
+        ("zk_max_proposal_size", n(max_size), 'l'),
+        ("zk_max_client_response_size", "-1".into(), 'a'),
+        (
+            "zk_synced_followers",
+            n(status.synced_followers as u64),
+            'l',
+        ),
+        ("zk_connection_drop_probability", "0.0".into(), 'a'),
+        ("zk_watch_count", n(watch_count as u64), 'a'),
+        ("zk_synced_non_voting_followers", n(0), 'l'),
+        ("zk_synced_observers", n(observers as u64), 'l'),
+        (
+            "zk_auth_failed_count",
+            n(Stats::get(&state.stats.auth_failed)),
+            'a',
+        ),
+        ("zk_min_latency", n(min.round() as u64), 'a'),
+        ("zk_max_file_descriptor_count", n(max_fds), 'a'),
+        (
+            "zk_approximate_data_size",
+            n(tree.approximate_data_size()),
+            'a',
+        ),
+        ("zk_open_file_descriptor_count", n(open_fds), 'a'),
+        ("zk_last_proposal_size", n(last_size), 'l'),
+        ("zk_pending_syncs", n(0), 'l'),
+        (
+            "zk_leader_uptime",
+            n(status.since.elapsed().as_millis() as u64),
+            'l',
+        ),
+        ("zk_local_sessions", n(local_sessions as u64), 'a'),
+        (
+            "zk_uptime",
+            n(state.started.elapsed().as_millis() as u64),
+            'a',
+        ),
+        ("zk_max_latency", n(max.round() as u64), 'a'),
+        ("zk_outstanding_tls_handshake", n(0), 'a'),
+        ("zk_learners", n(status.followers as u64), 'l'),
+        ("zk_min_client_response_size", "-1".into(), 'a'),
+        ("zk_non_mtls_local_conn_count", n(0), 'a'),
+        ("zk_quorum_size", n(status.voters as u64), 'q'),
+        // ZooKeeper 3.4's name, which ClickHouse Keeper's dashboards still read.
+        ("zk_followers", n(status.followers as u64), 'l'),
+        ("corral_raft_term", n(raft.term), 'a'),
+        ("corral_raft_last_log_index", n(raft.last_log_index), 'a'),
+        ("corral_raft_commit_index", n(raft.committed_index), 'a'),
+        ("corral_raft_applied_index", n(raft.applied_index), 'a'),
     ];
-    let status = state.consensus.status().borrow().clone();
-    if status.role == corral_consensus::Role::Leader {
-        // ZooKeeper's leader-only keys; zk_followers is the 3.4 name ClickHouse Keeper
-        // still prints, kept for dashboards built on it.
-        let observers = status.followers - status.synced_followers;
-        let at = lines
-            .iter()
-            .position(|(k, _)| k.starts_with("corral_"))
-            .unwrap_or(lines.len());
-        lines.splice(
-            at..at,
-            [
-                ("zk_learners", status.followers.to_string()),
-                ("zk_followers", status.followers.to_string()),
-                ("zk_synced_followers", status.synced_followers.to_string()),
-                ("zk_synced_non_voting_followers", "0".to_string()),
-                ("zk_synced_observers", observers.to_string()),
-                ("zk_pending_syncs", "0".to_string()),
-            ],
-        );
-    }
-    lines
+    rows.into_iter()
+        .filter(|(_, _, on)| match on {
+            'q' => quorum,
+            'l' => leads,
+            _ => true,
+        })
+        .map(|(k, v, _)| (k, v))
+        .collect()
+}
+
+/// Open file descriptors of this process and its limit, from /proc.
+fn file_descriptors() -> (u64, u64) {
+    let open = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
+    let max = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        })
+        .unwrap_or(0);
+    (open, max)
 }
 
 /// ClickHouse Keeper's `lgif`: where this server's log starts and ends, what is
@@ -278,7 +407,7 @@ fn log_info(state: &ServerState) -> String {
 pub(crate) fn configuration(state: &ServerState) -> String {
     let c = &state.config;
     let (data_size, log_size) = dir_sizes(state);
-    format!(
+    let mut out = format!(
         "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
         c.client_port,
         c.data_dir.display(),
@@ -290,20 +419,106 @@ pub(crate) fn configuration(state: &ServerState) -> String {
         c.min_session_timeout,
         c.max_session_timeout,
         c.my_id,
-    )
+    );
+    if let (true, Some(me)) = (state.ensemble, c.me()) {
+        // The quorum part ends without a newline, as ZooKeeper's does.
+        let _ = write!(
+            out,
+            "initLimit={}\nsyncLimit={}\nelectionAlg=3\nelectionPort={}\nquorumPort={}\npeerType={}\nmembership: \n{}",
+            c.init_limit,
+            c.sync_limit,
+            me.election_port,
+            me.quorum_port,
+            u8::from(me.observer),
+            String::from_utf8_lossy(&crate::ensemble_config(c)),
+        );
+    }
+    out
 }
 
+/// envi: ZooKeeper's keys in ZooKeeper's order. Corral has no JVM, so the java.*
+/// keys say `<NA>`; os.memory.* are the machine's available and total memory and
+/// this process's resident size.
 pub(crate) fn environment() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    format!(
-        "Environment:\nzookeeper.version={}\nhost.name={host}\njava.version=none (corral is native)\nos.name={}\nos.arch={}\nuser.dir={cwd}\n",
-        version_line(),
-        std::env::consts::OS,
-        std::env::consts::ARCH,
-    )
+    let os_version = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |text: &str, key: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let user = user();
+    let lines = [
+        ("zookeeper.version", version_line()),
+        ("host.name", host),
+        ("java.version", "<NA>".into()),
+        ("java.vendor", "<NA>".into()),
+        ("java.home", "<NA>".into()),
+        ("java.class.path", "<NA>".into()),
+        ("java.library.path", "<NA>".into()),
+        ("java.io.tmpdir", std::env::temp_dir().display().to_string()),
+        ("java.compiler", "<NA>".into()),
+        ("os.name", std::env::consts::OS.into()),
+        ("os.arch", std::env::consts::ARCH.into()),
+        ("os.version", os_version),
+        ("user.name", user.0),
+        ("user.home", user.1),
+        ("user.dir", cwd),
+        (
+            "os.memory.free",
+            format!("{}MB", kib(&meminfo, "MemAvailable:") / 1024),
+        ),
+        (
+            "os.memory.max",
+            format!("{}MB", kib(&meminfo, "MemTotal:") / 1024),
+        ),
+        (
+            "os.memory.total",
+            format!("{}MB", kib(&status, "VmRSS:") / 1024),
+        ),
+    ];
+    let mut out = String::from("Environment:\n");
+    for (k, v) in lines {
+        let _ = writeln!(out, "{k}={v}");
+    }
+    out
+}
+
+/// This process's user name and home directory: $USER and $HOME, or /etc/passwd.
+pub(crate) fn user() -> (String, String) {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next().map(str::to_string))
+        })
+        .unwrap_or_default();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let entry: Vec<&str> = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 5 && f[2] == uid)
+        .unwrap_or_default();
+    let name = std::env::var("USER")
+        .ok()
+        .or_else(|| entry.first().map(|s| s.to_string()))
+        .unwrap_or(uid);
+    let home = std::env::var("HOME")
+        .ok()
+        .or_else(|| entry.get(5).map(|s| s.to_string()))
+        .unwrap_or_default();
+    (name, home)
 }
 
 fn watches(state: &ServerState, by_path: bool) -> String {
@@ -339,31 +554,82 @@ fn watches(state: &ServerState, by_path: bool) -> String {
             }
         }
     }
+    // ZooKeeper ends both lists with a blank line.
+    out.push('\n');
     out
 }
 
-fn dump(state: &ServerState) -> String {
-    let tree = state.tree().read();
-    let mut out = String::from("SessionTracker dump:\nSession Sets (");
-    let sessions: Vec<(i64, usize)> = tree
-        .sessions()
-        .map(|(id, s)| (id, s.ephemerals.len()))
-        .collect();
-    let _ = writeln!(out, "{})/({}):", sessions.len(), sessions.len());
+/// ZooKeeper's date format in `dump`: `Wed Nov 25 14:02:52 UTC 2026`.
+fn java_date(at: Instant) -> String {
+    let now = Instant::now();
+    let wall = chrono::Utc::now();
+    let wall = if at >= now {
+        wall + chrono::Duration::from_std(at - now).unwrap_or_default()
+    } else {
+        wall - chrono::Duration::from_std(now - at).unwrap_or_default()
+    };
+    wall.format("%a %b %d %H:%M:%S UTC %Y").to_string()
+}
+
+/// Sessions by expiry (the leader's or a standalone's tracker; a follower lists the
+/// global sessions with their timeouts), ephemerals by session, and connections.
+fn dump(state: &ServerState, asker: std::net::SocketAddr) -> String {
+    let mut out = String::from("SessionTracker dump:\n");
+    let deadlines = state.hub.sessions().deadlines();
+    let role = state.consensus.status().borrow().role;
+    if matches!(role, Role::Leader | Role::Standalone) {
+        let _ = writeln!(
+            out,
+            "Session Sets ({})/({}):",
+            deadlines.len(),
+            deadlines.len()
+        );
+        for (id, deadline, _) in &deadlines {
+            let _ = writeln!(out, "1 expire at {}:\n\t0x{id:x}", java_date(*deadline));
+        }
+    } else {
+        let _ = writeln!(out, "Global Sessions({}):", deadlines.len());
+        for (id, _, timeout) in &deadlines {
+            let _ = writeln!(out, "0x{id:x}\t{}ms", timeout.as_millis());
+        }
+    }
     out.push_str("ephemeral nodes dump:\n");
+    {
+        let tree = state.tree().read();
+        let with: Vec<_> = tree
+            .sessions()
+            .filter(|(_, s)| !s.ephemerals.is_empty())
+            .collect();
+        let _ = writeln!(out, "Sessions with Ephemerals ({}):", with.len());
+        for (id, s) in with {
+            let _ = writeln!(out, "0x{id:x}:");
+            for p in &s.ephemerals {
+                let _ = writeln!(out, "\t{p}");
+            }
+        }
+    }
+    let conns: Vec<(std::net::SocketAddr, i64, i32)> = state
+        .hub
+        .conns()
+        .values()
+        .map(|c| (c.peer, c.session, c.timeout))
+        .collect();
+    out.push_str("Connections dump:\n");
     let _ = writeln!(
         out,
-        "Sessions with Ephemerals ({}):",
-        sessions.iter().filter(|s| s.1 > 0).count()
+        "Connections Sets ({})/({}):",
+        conns.len() + 1,
+        conns.len() + 1
     );
-    for (id, s) in tree.sessions() {
-        if s.ephemerals.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "0x{id:x}:");
-        for p in &s.ephemerals {
-            let _ = writeln!(out, "\t{p}");
-        }
+    let soon = java_date(Instant::now() + std::time::Duration::from_secs(10));
+    let _ = writeln!(out, "1 expire at {soon}:\n\tip: /{asker} sessionId: 0x0");
+    for (peer, session, timeout) in conns {
+        let at = Instant::now() + std::time::Duration::from_millis(timeout.max(0) as u64);
+        let _ = writeln!(
+            out,
+            "1 expire at {}:\n\tip: /{peer} sessionId: 0x{session:x}",
+            java_date(at)
+        );
     }
     out
 }

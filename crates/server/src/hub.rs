@@ -2,6 +2,7 @@
 //! connections. The state machine calls `Hub::applied` under the tree's write lock.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard};
 
 use corral_consensus::ApplyObserver;
@@ -31,6 +32,59 @@ pub struct ConnCounters {
     pub sent: std::sync::atomic::AtomicU64,
     /// Requests read but not yet answered.
     pub queued: std::sync::atomic::AtomicU64,
+    /// Milliseconds since the epoch when the session was established here.
+    pub established_ms: std::sync::atomic::AtomicU64,
+    /// The last request answered: opcode (0 for none yet), xid and zxid.
+    pub last_op: std::sync::atomic::AtomicI32,
+    pub last_cxid: std::sync::atomic::AtomicI64,
+    pub last_zxid: std::sync::atomic::AtomicI64,
+    /// When the last reply went out, in milliseconds since the epoch.
+    pub last_response_ms: std::sync::atomic::AtomicU64,
+    /// Latency in milliseconds: last, min (u64::MAX before any), max, sum, count.
+    pub last_latency: std::sync::atomic::AtomicU64,
+    pub min_latency: std::sync::atomic::AtomicU64,
+    pub max_latency: std::sync::atomic::AtomicU64,
+    pub latency_sum: std::sync::atomic::AtomicU64,
+    pub latency_count: std::sync::atomic::AtomicU64,
+}
+
+impl ConnCounters {
+    pub fn new(established_ms: u64) -> ConnCounters {
+        let c = ConnCounters::default();
+        c.established_ms.store(established_ms, Relaxed);
+        c.min_latency.store(u64::MAX, Relaxed);
+        c
+    }
+
+    /// A request was answered.
+    pub fn answered(&self, op: i32, xid: i32, zxid: Option<i64>, latency_ms: u64) {
+        self.last_op.store(op, Relaxed);
+        self.last_cxid.store(i64::from(xid), Relaxed);
+        if let Some(z) = zxid {
+            self.last_zxid.store(z, Relaxed);
+        }
+        self.last_response_ms
+            .store(crate::session::now_millis() as u64, Relaxed);
+        self.last_latency.store(latency_ms, Relaxed);
+        self.min_latency.fetch_min(latency_ms, Relaxed);
+        self.max_latency.fetch_max(latency_ms, Relaxed);
+        self.latency_sum.fetch_add(latency_ms, Relaxed);
+        self.latency_count.fetch_add(1, Relaxed);
+    }
+
+    /// `crst`: counts and latencies start again.
+    pub fn reset(&self) {
+        for c in [
+            &self.received,
+            &self.sent,
+            &self.max_latency,
+            &self.latency_sum,
+            &self.latency_count,
+        ] {
+            c.store(0, Relaxed);
+        }
+        self.min_latency.store(u64::MAX, Relaxed);
+    }
 }
 
 #[derive(Default)]

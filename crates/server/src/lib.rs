@@ -243,7 +243,7 @@ fn members(config: &mut Config) -> Result<Members, ServerError> {
 
 /// /zookeeper/config as ZooKeeper writes it: one server.N line per member, then the
 /// configuration version.
-fn ensemble_config(config: &Config) -> Vec<u8> {
+pub(crate) fn ensemble_config(config: &Config) -> Vec<u8> {
     let mut out = String::new();
     for p in &config.servers {
         let role = if p.observer {

@@ -114,6 +114,17 @@ impl SessionTable {
     pub fn count(&self) -> usize {
         self.live.len()
     }
+
+    /// Every session with its deadline and timeout, for `dump`.
+    pub fn deadlines(&self) -> Vec<(i64, Instant, Duration)> {
+        let mut out: Vec<_> = self
+            .live
+            .iter()
+            .map(|(id, l)| (*id, l.deadline, l.timeout))
+            .collect();
+        out.sort_by_key(|(id, _, _)| *id);
+        out
+    }
 }
 
 /// ZooKeeper's session id layout: the server id in the top byte, then time-derived

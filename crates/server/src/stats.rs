@@ -7,6 +7,8 @@ pub struct Stats {
     pub packets_received: AtomicU64,
     pub packets_sent: AtomicU64,
     pub outstanding: AtomicU64,
+    /// Authentication requests refused (AuthFailed).
+    pub auth_failed: AtomicU64,
     latency_total_us: AtomicU64,
     latency_count: AtomicU64,
     latency_max_us: AtomicU64,

@@ -89,8 +89,7 @@ fn nothing(_: &ServerState, _: &Args, _: &mut Map<String, Value>) {}
 
 fn crst(state: &ServerState, _: &Args, _: &mut Map<String, Value>) {
     for c in state.hub.conns().values() {
-        c.counters.received.store(0, Ordering::Relaxed);
-        c.counters.sent.store(0, Ordering::Relaxed);
+        c.counters.reset();
     }
 }
 
@@ -98,35 +97,75 @@ fn srst(state: &ServerState, _: &Args, _: &mut Map<String, Value>) {
     state.stats.reset();
 }
 
+/// ZooKeeper's `configuration`: the server's own settings in snake_case (the quorum
+/// settings are not in it, unlike `conf`).
 fn conf(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
-    key_values(&fourletter::configuration(state), out);
+    let c = &state.config;
+    let data_dir = c.data_dir.display().to_string();
+    let log_dir = c.log_dir().display().to_string();
+    let entries = [
+        ("client_port", json!(c.client_port)),
+        ("data_dir", json!(data_dir)),
+        ("data_log_dir", json!(log_dir)),
+        ("tick_time", json!(c.tick_time)),
+        ("max_client_cnxns", json!(c.max_client_cnxns)),
+        ("min_session_timeout", json!(c.min_session_timeout)),
+        ("max_session_timeout", json!(c.max_session_timeout)),
+        ("server_id", json!(c.my_id)),
+        ("client_port_listen_backlog", json!(-1)),
+    ];
+    for (k, v) in entries {
+        out.insert(k.into(), v);
+    }
 }
 
 fn envi(_: &ServerState, _: &Args, out: &mut Map<String, Value>) {
     key_values(&fourletter::environment(), out);
 }
 
-fn connection_list(state: &ServerState) -> Vec<Value> {
+/// Client connections as ZooKeeper's `getConnectionInfo` describes them; `brief` is
+/// what `stats` lists.
+fn connection_list(state: &ServerState, brief: bool) -> Vec<Value> {
     state
         .hub
         .conns()
         .values()
         .map(|c| {
-            json!({
+            let n = &c.counters;
+            let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+            let mut info = json!({
                 "remote_socket_address": c.peer.to_string(),
                 "interest_ops": 1,
-                "outstanding_requests": c.counters.queued.load(Ordering::Relaxed),
-                "packets_received": c.counters.received.load(Ordering::Relaxed),
-                "packets_sent": c.counters.sent.load(Ordering::Relaxed),
-                "session_id": format!("0x{:x}", c.session),
-                "session_timeout": c.timeout,
-            })
+                "outstanding_requests": load(&n.queued),
+                "packets_received": load(&n.received),
+                "packets_sent": load(&n.sent),
+            });
+            if !brief {
+                let count = load(&n.latency_count);
+                let extra = json!({
+                    "session_id": c.session,
+                    "last_operation": fourletter::last_op_name(n.last_op.load(Ordering::Relaxed)),
+                    "established": load(&n.established_ms),
+                    "session_timeout": c.timeout,
+                    "last_cxid": n.last_cxid.load(Ordering::Relaxed),
+                    "last_zxid": n.last_zxid.load(Ordering::Relaxed),
+                    "last_response_time": load(&n.last_response_ms),
+                    "last_latency": load(&n.last_latency),
+                    "min_latency": if count == 0 { 0 } else { load(&n.min_latency) },
+                    "avg_latency": load(&n.latency_sum).checked_div(count).unwrap_or(0),
+                    "max_latency": load(&n.max_latency),
+                });
+                if let (Value::Object(info), Value::Object(extra)) = (&mut info, extra) {
+                    info.extend(extra);
+                }
+            }
+            info
         })
         .collect()
 }
 
 fn cons(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
-    out.insert("connections".into(), connection_list(state).into());
+    out.insert("connections".into(), connection_list(state, false).into());
     out.insert("secure_connections".into(), Value::Array(Vec::new()));
 }
 
@@ -184,14 +223,14 @@ fn stmk(_: &ServerState, args: &Args, out: &mut Map<String, Value>) {
     }
 }
 
+/// ZooKeeper keeps the initial configuration only on a standalone server (the zoo.cfg
+/// text); an ensemble member answers null.
 fn icfg(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
-    let text = state
-        .config
-        .source
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .unwrap_or_default();
-    out.insert("initial_configuration".into(), text.into());
+    let text = match (state.ensemble, &state.config.source) {
+        (false, Some(path)) => std::fs::read_to_string(path).ok().map(Value::from),
+        _ => None,
+    };
+    out.insert("initial_configuration".into(), text.unwrap_or(Value::Null));
 }
 
 fn isro(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
@@ -233,7 +272,7 @@ fn leader(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
         .servers
         .iter()
         .find(|p| p.id == leader)
-        .map(|p| format!("{}:{}", p.host, p.quorum_port))
+        .map(|p| p.host.clone())
         .unwrap_or_default();
     out.insert("leader_ip".into(), ip.into());
 }
@@ -279,6 +318,13 @@ fn server_stats_into(state: &ServerState, out: &mut Map<String, Value>) {
         "client_response".into(),
         json!({"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1}),
     );
+    if mode == "leader" {
+        let (last, min, max) = corral_consensus::proposal_sizes();
+        out.insert(
+            "proposal_stats".into(),
+            json!({"last_buffer_size": last, "min_buffer_size": min, "max_buffer_size": max}),
+        );
+    }
     out.insert("node_count".into(), tree.node_count().into());
 }
 
@@ -288,7 +334,8 @@ fn srvr(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
 
 fn stat(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
     server_stats_into(state, out);
-    out.insert("connections".into(), connection_list(state).into());
+    out.insert("connections".into(), connection_list(state, true).into());
+    out.insert("secure_connections".into(), Value::Array(Vec::new()));
 }
 
 fn observers(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
@@ -304,11 +351,42 @@ fn observers(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
 
 fn sysp(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
     let c = &state.config;
+    // The JVM's own properties have no counterpart in a native process: `<NA>`, as
+    // ZooKeeper prints for java.compiler.
+    for key in JVM_ONLY {
+        out.insert((*key).into(), "<NA>".into());
+    }
+    if state.ensemble {
+        // Set by ZooKeeper's quorum code on every ensemble member.
+        out.insert(
+            "jdk.tls.rejectClientInitiatedRenegotiation".into(),
+            "<NA>".into(),
+        );
+    }
+    let (user, home) = fourletter::user();
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let os_version = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default();
     let props = [
+        ("file.encoding", "UTF-8".to_string()),
+        ("file.separator", "/".to_string()),
+        ("java.io.tmpdir", std::env::temp_dir().display().to_string()),
         ("jute.maxbuffer", c.max_buffer.to_string()),
+        ("line.separator", "\n".to_string()),
+        ("native.encoding", "UTF-8".to_string()),
         ("os.arch", std::env::consts::ARCH.to_string()),
         ("os.name", std::env::consts::OS.to_string()),
+        ("os.version", os_version),
+        ("path.separator", ":".to_string()),
         ("readonlymode.enabled", c.read_only_mode.to_string()),
+        ("user.dir", cwd),
+        ("user.home", home),
+        ("user.language", "en".to_string()),
+        ("user.name", user),
+        ("user.timezone", "Etc/UTC".to_string()),
         (
             "zookeeper.extendedTypesEnabled",
             c.extended_types.to_string(),
@@ -318,7 +396,100 @@ fn sysp(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
     for (k, v) in props {
         out.insert(k.into(), v.into());
     }
+    // ZooKeeper turns each zoo.cfg key its config parser does not consume into a
+    // `zookeeper.`-prefixed system property; list the same ones.
+    let file = c.source.as_ref().and_then(|p| std::fs::File::open(p).ok());
+    let read = file.and_then(|f| java_properties::read(std::io::BufReader::new(f)).ok());
+    for (k, v) in read.unwrap_or_default() {
+        let consumed = ZOOKEEPER_CONSUMES.contains(&k.as_str())
+            || [
+                "autopurge.",
+                "metricsProvider.",
+                "quorum.",
+                "multiAddress.",
+                "group.",
+                "weight.",
+            ]
+            .iter()
+            .any(|p| k.starts_with(p));
+        if !consumed {
+            let key = if k.starts_with("zookeeper.") {
+                k
+            } else {
+                format!("zookeeper.{k}")
+            };
+            out.insert(key, v.into());
+        }
+    }
 }
+
+/// System properties only a JVM has, which ZooKeeper's `system_properties` lists.
+const JVM_ONLY: &[&str] = &[
+    "java.class.path",
+    "java.class.version",
+    "java.home",
+    "java.library.path",
+    "java.runtime.name",
+    "java.runtime.version",
+    "java.specification.maintenance.version",
+    "java.specification.name",
+    "java.specification.vendor",
+    "java.specification.version",
+    "java.vendor",
+    "java.vendor.url",
+    "java.vendor.url.bug",
+    "java.version",
+    "java.version.date",
+    "java.vm.compressedOopsMode",
+    "java.vm.info",
+    "java.vm.name",
+    "java.vm.specification.name",
+    "java.vm.specification.vendor",
+    "java.vm.specification.version",
+    "java.vm.vendor",
+    "java.vm.version",
+    "jdk.debug",
+    "jetty.git.hash",
+    "org.slf4j.simpleLogger.defaultLogLevel",
+    "sun.arch.data.model",
+    "sun.boot.library.path",
+    "sun.cpu.endian",
+    "sun.io.unicode.encoding",
+    "sun.java.command",
+    "sun.java.launcher",
+    "sun.jnu.encoding",
+    "sun.management.compiler",
+];
+
+/// The zoo.cfg keys ZooKeeper's QuorumPeerConfig consumes itself.
+const ZOOKEEPER_CONSUMES: &[&str] = &[
+    "dataDir",
+    "dataLogDir",
+    "clientPort",
+    "clientPortAddress",
+    "secureClientPort",
+    "secureClientPortAddress",
+    "clientPortListenBacklog",
+    "localSessionsEnabled",
+    "localSessionsUpgradingEnabled",
+    "tickTime",
+    "maxClientCnxns",
+    "minSessionTimeout",
+    "maxSessionTimeout",
+    "initLimit",
+    "syncLimit",
+    "connectToLearnerMasterLimit",
+    "electionAlg",
+    "quorumListenOnAllIPs",
+    "peerType",
+    "syncEnabled",
+    "dynamicConfigFile",
+    "standaloneEnabled",
+    "reconfigEnabled",
+    "sslQuorum",
+    "portUnification",
+    "sslQuorumReloadCertFiles",
+];
 
 fn voting_view(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
     let mut view = Map::new();
@@ -330,16 +501,17 @@ fn voting_view(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
                 "participant"
             };
             let client = match &p.client {
-                Some((addr, port)) => format!(";{}:{port}", addr.as_deref().unwrap_or("0.0.0.0")),
-                None => String::new(),
+                Some((addr, port)) => format!("{}:{port}", addr.as_deref().unwrap_or("0.0.0.0")),
+                None => format!("0.0.0.0:{}", state.config.client_port),
             };
             view.insert(
                 p.id.to_string(),
-                format!(
-                    "{}:{}:{}:{role}{client}",
-                    p.host, p.quorum_port, p.election_port
-                )
-                .into(),
+                json!({
+                    "server_addresses": [format!("{}:{}", p.host, p.quorum_port)],
+                    "election_addresses": [format!("{}:{}", p.host, p.election_port)],
+                    "client_address": client,
+                    "learner_type": role,
+                }),
             );
         }
     }

@@ -23,6 +23,10 @@ pub fn handle(state: &ServerState, conn: &Conn, xid: i32, body: &[u8]) -> Pendin
         )
     };
     let Ok(packet) = AuthPacket::from_bytes(body) else {
+        state
+            .stats
+            .auth_failed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Pending::Last(reply(ErrorCode::AuthFailed));
     };
     match packet.scheme.as_str() {
@@ -46,6 +50,10 @@ pub fn handle(state: &ServerState, conn: &Conn, xid: i32, body: &[u8]) -> Pendin
                 "Authentication failed for {}: no provider for scheme {other:?}",
                 conn.peer
             );
+            state
+                .stats
+                .auth_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Pending::Last(reply(ErrorCode::AuthFailed))
         }
     }
