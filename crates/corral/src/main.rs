@@ -3,6 +3,7 @@
 //! This crate owns the command line and process set-up only (arguments, logging,
 //! signals); the server itself is `corral-server`.
 
+mod dev;
 mod four;
 mod inspect;
 
@@ -42,6 +43,22 @@ enum Command {
         #[command(subcommand)]
         what: LogCommand,
     },
+    /// Start a local ensemble on 127.0.0.1 in a temporary directory; Ctrl-C stops it.
+    Dev {
+        /// Voting members (3 or 5 for a real quorum).
+        #[arg(long, default_value_t = 3)]
+        nodes: u16,
+        /// Non-voting observers.
+        #[arg(long, default_value_t = 0)]
+        observers: u16,
+        /// Client ports are base+i; quorum base+100+i, election base+200+i,
+        /// AdminServer base+300+i, metrics base+400+i.
+        #[arg(long, default_value_t = 2181)]
+        base_port: u16,
+        /// Keep the data directory after Ctrl-C.
+        #[arg(long)]
+        keep: bool,
+    },
     /// Send a four-letter word (ruok, srvr, mntr…) and print the answer.
     Four {
         word: String,
@@ -77,6 +94,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Server { config } => run_server(config),
         Command::Four { word, server } => four::run(&word, &server),
+        Command::Dev {
+            nodes,
+            observers,
+            base_port,
+            keep,
+        } => dev::run(dev::DevOptions {
+            nodes,
+            observers,
+            base_port,
+            keep,
+        }),
         Command::Snapshot {
             what: SnapshotCommand::Inspect { file, dump, json },
         } => inspect::snapshot(&file, dump, json),
