@@ -43,6 +43,25 @@ enum Command {
         #[command(subcommand)]
         what: LogCommand,
     },
+    /// A zkCli-compatible shell; with a command after the options, runs it once.
+    #[command(name = "cli", allow_hyphen_values = true)]
+    Cli {
+        /// host:port[,host:port…][/chroot]
+        #[arg(long = "server", default_value = "127.0.0.1:2181")]
+        server: String,
+        /// Session timeout in milliseconds.
+        #[arg(long, default_value_t = 30000)]
+        timeout: u64,
+        /// Allow a read-only session with a server that has lost its quorum.
+        #[arg(short = 'r')]
+        read_only: bool,
+        /// Print read commands' results as JSON.
+        #[arg(long)]
+        json: bool,
+        /// One command and its arguments (zkCli's syntax); none for the shell.
+        #[arg(trailing_var_arg = true)]
+        command: Vec<String>,
+    },
     /// Start a local ensemble on 127.0.0.1 in a temporary directory; Ctrl-C stops it.
     Dev {
         /// Voting members (3 or 5 for a real quorum).
@@ -89,11 +108,39 @@ enum LogCommand {
     },
 }
 
+/// zkCli spells its long options with one dash (`-server`, `-timeout`); accept both.
+fn zkcli_style_args() -> Vec<String> {
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("cli") {
+        for a in args.iter_mut().skip(2) {
+            match a.as_str() {
+                "-server" => *a = "--server".into(),
+                "-timeout" => *a = "--timeout".into(),
+                _ => {}
+            }
+        }
+    }
+    args
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(zkcli_style_args());
     match cli.command {
         Command::Server { config } => run_server(config),
         Command::Four { word, server } => four::run(&word, &server),
+        Command::Cli {
+            server,
+            timeout,
+            read_only,
+            json,
+            command,
+        } => corral_cli::main(corral_cli::Options {
+            server,
+            timeout: std::time::Duration::from_millis(timeout),
+            read_only,
+            json,
+            command,
+        }),
         Command::Dev {
             nodes,
             observers,

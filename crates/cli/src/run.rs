@@ -1,0 +1,510 @@
+//! Carrying out one command against the server, with zkCli's output.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use zookeeper_client::{
+    Acl, Acls, AddWatchMode, AuthId, Client, CreateMode, OneshotWatcher, WatchedEvent,
+};
+
+use crate::command::{self, Command, Create};
+use crate::format;
+
+/// What a command printed, and whether it succeeded (a one-shot run's exit status).
+pub struct Outcome {
+    pub text: String,
+    pub ok: bool,
+}
+
+impl Outcome {
+    fn ok(text: String) -> Outcome {
+        Outcome { text, ok: true }
+    }
+
+    fn failed(text: String) -> Outcome {
+        Outcome { text, ok: false }
+    }
+}
+
+/// A connection to a server and the shell's state around it.
+pub struct Session {
+    client: Mutex<Option<Client>>,
+    server: Mutex<String>,
+    timeout: Duration,
+    read_only: bool,
+    pub print_watches: Arc<std::sync::atomic::AtomicBool>,
+    persistent: Mutex<Vec<(String, tokio::task::JoinHandle<()>)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn open(
+    server: &str,
+    timeout: Duration,
+    read_only: bool,
+) -> Result<Client, zookeeper_client::Error> {
+    Client::connector()
+        .with_session_timeout(timeout)
+        .with_readonly(read_only)
+        .connect(server)
+        .await
+}
+
+/// zkCli's watch notification.
+pub fn event_text(e: &WatchedEvent) -> String {
+    format!(
+        "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:{:?} path:{}\n",
+        e.event_type, e.path
+    )
+}
+
+impl Session {
+    pub async fn connect(
+        server: &str,
+        timeout: Duration,
+        read_only: bool,
+    ) -> Result<Session, String> {
+        let client = open(server, timeout, read_only)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Session {
+            client: Mutex::new(Some(client)),
+            server: Mutex::new(server.to_string()),
+            timeout,
+            read_only,
+            print_watches: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            persistent: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Closes the session (its ephemerals go at once) and waits for the server's word.
+    pub async fn close(&self) {
+        let Some(client) = lock(&self.client).take() else {
+            return;
+        };
+        let mut states = client.state_watcher();
+        drop(client);
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while !states.changed().await.is_terminated() {}
+        })
+        .await;
+    }
+
+    pub fn client(&self) -> Option<Client> {
+        lock(&self.client).clone()
+    }
+
+    pub fn server(&self) -> String {
+        lock(&self.server).clone()
+    }
+
+    /// Prints the event when a one-shot watch fires (if printwatches is on).
+    fn follow(&self, watcher: OneshotWatcher) {
+        let print = self.print_watches.clone();
+        tokio::spawn(async move {
+            let event = watcher.changed().await;
+            if print.load(std::sync::atomic::Ordering::Relaxed) {
+                print!("{}", event_text(&event));
+            }
+        });
+    }
+
+    /// Runs one command line's words. `json` makes read commands print JSON.
+    pub async fn execute(&self, words: &[&str], json: bool) -> Outcome {
+        let cmd = match command::parse(words) {
+            Ok(c) => c,
+            Err(text) => return Outcome::failed(text),
+        };
+        match cmd {
+            Command::Connect { server } => {
+                return match open(&server, self.timeout, self.read_only).await {
+                    Ok(c) => {
+                        *lock(&self.client) = Some(c);
+                        *lock(&self.server) = server;
+                        Outcome::ok(String::new())
+                    }
+                    Err(e) => Outcome::failed(format!("Unable to connect to {server}: {e}\n")),
+                };
+            }
+            Command::Close => {
+                self.close().await;
+                return Outcome::ok(String::new());
+            }
+            Command::Help => return Outcome::ok(command::help_text()),
+            Command::PrintWatches { on } => {
+                let flag = &self.print_watches;
+                match on {
+                    Some(v) => flag.store(v, std::sync::atomic::Ordering::Relaxed),
+                    None => {
+                        let now = flag.load(std::sync::atomic::Ordering::Relaxed);
+                        return Outcome::ok(format!(
+                            "printwatches is {}\n",
+                            if now { "on" } else { "off" }
+                        ));
+                    }
+                }
+                return Outcome::ok(String::new());
+            }
+            _ => {}
+        }
+        let Some(client) = self.client() else {
+            return Outcome::failed("Not connected\n".into());
+        };
+        match self.request(&client, cmd, json).await {
+            Ok(text) => Outcome::ok(text),
+            Err(text) => Outcome::failed(text),
+        }
+    }
+
+    async fn request(&self, c: &Client, cmd: Command, json: bool) -> Result<String, String> {
+        let mut out = String::new();
+        match cmd {
+            Command::Ls {
+                path,
+                stat,
+                watch,
+                recursive,
+            } => {
+                let fail = |e| format::error(&e, &path);
+                if recursive {
+                    let all = walk(c, &path).await.map_err(fail)?;
+                    return Ok(if json {
+                        format!("{}\n", json!({"path": path, "paths": all}))
+                    } else {
+                        all.iter().map(|p| format!("{p}\n")).collect()
+                    });
+                }
+                let (mut children, st) = if watch {
+                    let (children, watcher) =
+                        c.list_and_watch_children(&path).await.map_err(fail)?;
+                    self.follow(watcher);
+                    let st = c.check_stat(&path).await.map_err(fail)?;
+                    (children, st)
+                } else {
+                    let (children, st) = c.get_children(&path).await.map_err(fail)?;
+                    (children, Some(st))
+                };
+                children.sort();
+                if json {
+                    let mut v = json!({"path": path, "children": children});
+                    if let Some(st) = st.filter(|_| stat) {
+                        v["stat"] = format::stat_json(&st);
+                    }
+                    return Ok(format!("{v}\n"));
+                }
+                let _ = writeln!(out, "[{}]", children.join(", "));
+                if let Some(st) = st.filter(|_| stat) {
+                    out.push_str(&format::stat(&st));
+                }
+            }
+            Command::Get { path, stat, watch } => {
+                let fail = |e| format::error(&e, &path);
+                let (data, st) = if watch {
+                    let (d, s, watcher) = c.get_and_watch_data(&path).await.map_err(fail)?;
+                    self.follow(watcher);
+                    (d, s)
+                } else {
+                    c.get_data(&path).await.map_err(fail)?
+                };
+                let text = String::from_utf8_lossy(&data).to_string();
+                if json {
+                    let mut v = json!({"path": path, "data": text});
+                    if stat {
+                        v["stat"] = format::stat_json(&st);
+                    }
+                    return Ok(format!("{}\n", with_stat(v, &st)));
+                }
+                let _ = writeln!(out, "{}", if data.is_empty() { "null" } else { &text });
+                if stat {
+                    out.push_str(&format::stat(&st));
+                }
+            }
+            Command::Set {
+                path,
+                data,
+                stat,
+                version,
+            } => {
+                let st = c
+                    .set_data(&path, data.as_bytes(), version)
+                    .await
+                    .map_err(|e| format::error(&e, &path))?;
+                if json {
+                    return Ok(format!(
+                        "{}\n",
+                        json!({"path": path, "stat": format::stat_json(&st)})
+                    ));
+                }
+                if stat {
+                    out.push_str(&format::stat(&st));
+                }
+            }
+            Command::Stat { path, watch } => {
+                let st = if watch {
+                    let (st, watcher) = c
+                        .check_and_watch_stat(&path)
+                        .await
+                        .map_err(|e| format::error(&e, &path))?;
+                    self.follow(watcher);
+                    st
+                } else {
+                    c.check_stat(&path)
+                        .await
+                        .map_err(|e| format::error(&e, &path))?
+                };
+                let Some(st) = st else {
+                    return Err(format!("Node does not exist: {path}\n"));
+                };
+                if json {
+                    return Ok(format!(
+                        "{}\n",
+                        json!({"path": path, "stat": format::stat_json(&st)})
+                    ));
+                }
+                out.push_str(&format::stat(&st));
+            }
+            Command::Create(create) => {
+                let made = self.create(c, &create).await?;
+                if json {
+                    return Ok(format!("{}\n", json!({"path": made})));
+                }
+                let _ = writeln!(out, "Created {made}");
+            }
+            Command::Delete { path, version } => {
+                c.delete(&path, version)
+                    .await
+                    .map_err(|e| format::error(&e, &path))?;
+            }
+            Command::DeleteAll { path } => {
+                let mut all = walk(c, &path).await.map_err(|e| format::error(&e, &path))?;
+                all.reverse();
+                for p in all {
+                    match c.delete(&p, None).await {
+                        Ok(()) | Err(zookeeper_client::Error::NoNode) => {}
+                        Err(e) => return Err(format::error(&e, &p)),
+                    }
+                }
+            }
+            Command::GetAcl { path, stat } => {
+                let (acl, st) = c
+                    .get_acl(&path)
+                    .await
+                    .map_err(|e| format::error(&e, &path))?;
+                if json {
+                    let v = json!({"path": path, "acl": format::acl_json(&acl)});
+                    return Ok(format!("{}\n", if stat { with_stat(v, &st) } else { v }));
+                }
+                out.push_str(&format::acl(&acl));
+                if stat {
+                    out.push_str(&format::stat(&st));
+                }
+            }
+            Command::SetAcl {
+                path,
+                acl,
+                stat,
+                version,
+                recursive,
+            } => {
+                let acl = parse_acl(&acl)?;
+                let targets = if recursive {
+                    walk(c, &path).await.map_err(|e| format::error(&e, &path))?
+                } else {
+                    vec![path.clone()]
+                };
+                let mut last = None;
+                for p in &targets {
+                    let v = if p == &path { version } else { None };
+                    last = Some(
+                        c.set_acl(p, &acl, v)
+                            .await
+                            .map_err(|e| format::error(&e, p))?,
+                    );
+                }
+                if let (true, Some(st)) = (stat, last) {
+                    out.push_str(&format::stat(&st));
+                }
+            }
+            Command::AddAuth { scheme, auth } => {
+                c.auth(&scheme, auth.as_bytes())
+                    .await
+                    .map_err(|e| format!("{e}\n"))?;
+            }
+            Command::Sync { path } => {
+                c.sync(&path).await.map_err(|e| format::error(&e, &path))?;
+                out.push_str("Sync is OK\n");
+            }
+            Command::Config { stat, watch } => {
+                let (data, st) = if watch {
+                    let (d, s, watcher) = c
+                        .get_and_watch_config()
+                        .await
+                        .map_err(|e| format!("{e}\n"))?;
+                    self.follow(watcher);
+                    (d, s)
+                } else {
+                    c.get_config().await.map_err(|e| format!("{e}\n"))?
+                };
+                let text = String::from_utf8_lossy(&data).to_string();
+                if json {
+                    return Ok(format!("{}\n", with_stat(json!({"config": text}), &st)));
+                }
+                let _ = writeln!(out, "{text}");
+                if stat {
+                    out.push_str(&format::stat(&st));
+                }
+            }
+            Command::AddWatch { path, recursive } => {
+                let mode = if recursive {
+                    AddWatchMode::PersistentRecursive
+                } else {
+                    AddWatchMode::Persistent
+                };
+                let mut watcher = c
+                    .watch(&path, mode)
+                    .await
+                    .map_err(|e| format::error(&e, &path))?;
+                let print = self.print_watches.clone();
+                let task = tokio::spawn(async move {
+                    loop {
+                        let event = watcher.changed().await;
+                        if print.load(std::sync::atomic::Ordering::Relaxed) {
+                            print!("{}", event_text(&event));
+                        }
+                    }
+                });
+                lock(&self.persistent).push((path, task));
+            }
+            Command::RemoveWatches { path } => {
+                let mut kept = lock(&self.persistent);
+                let before = kept.len();
+                kept.retain(|(p, task)| {
+                    let matched = *p == path;
+                    if matched {
+                        task.abort();
+                    }
+                    !matched
+                });
+                if kept.len() == before {
+                    return Err(format!("No watcher exists for path: {path}\n"));
+                }
+            }
+            Command::GetEphemerals { path } => {
+                let mut list = c
+                    .list_ephemerals(&path)
+                    .await
+                    .map_err(|e| format::error(&e, &path))?;
+                list.sort();
+                if json {
+                    return Ok(format!("{}\n", json!({"path": path, "ephemerals": list})));
+                }
+                let _ = writeln!(out, "[{}]", list.join(", "));
+            }
+            Command::GetAllChildrenNumber { path } => {
+                let n = c
+                    .count_descendants_number(&path)
+                    .await
+                    .map_err(|e| format::error(&e, &path))?;
+                if json {
+                    return Ok(format!("{}\n", json!({"path": path, "count": n})));
+                }
+                let _ = writeln!(out, "{n}");
+            }
+            Command::WhoAmI => {
+                let users = c.list_auth_users().await.map_err(|e| format!("{e}\n"))?;
+                if json {
+                    let list: Vec<Value> = users
+                        .iter()
+                        .map(|u| json!({"scheme": u.scheme(), "user": u.user()}))
+                        .collect();
+                    return Ok(format!("{}\n", Value::Array(list)));
+                }
+                out.push_str("Auth scheme: User\n");
+                for u in users {
+                    let _ = writeln!(out, "{}: {}", u.scheme(), u.user());
+                }
+            }
+            Command::Connect { .. }
+            | Command::Close
+            | Command::History
+            | Command::Redo { .. }
+            | Command::PrintWatches { .. }
+            | Command::Quit
+            | Command::Help => {}
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, c: &Client, create: &Create) -> Result<String, String> {
+        let acl = match &create.acl {
+            Some(text) => parse_acl(text)?,
+            None => Acls::anyone_all().to_vec(),
+        };
+        let mode = match (create.container, create.ephemeral, create.sequential) {
+            (true, _, _) => CreateMode::Container,
+            (false, true, true) => CreateMode::EphemeralSequential,
+            (false, true, false) => CreateMode::Ephemeral,
+            (false, false, true) => CreateMode::PersistentSequential,
+            (false, false, false) => CreateMode::Persistent,
+        };
+        let mut options = mode.with_acls(Acls::new(&acl));
+        if let Some(ttl) = create.ttl {
+            options = options.with_ttl(Duration::from_millis(ttl));
+        }
+        let data = create.data.as_deref().unwrap_or("").as_bytes();
+        let (_, sequence) = c
+            .create(&create.path, data, &options)
+            .await
+            .map_err(|e| format::error(&e, &create.path))?;
+        Ok(if create.sequential {
+            format!("{}{sequence}", create.path)
+        } else {
+            create.path.clone()
+        })
+    }
+}
+
+fn with_stat(mut v: Value, st: &zookeeper_client::Stat) -> Value {
+    v["stat"] = format::stat_json(st);
+    v
+}
+
+/// `scheme:id:perms[,…]`, as zkCli takes an ACL (a digest id has a colon inside).
+fn parse_acl(text: &str) -> Result<Vec<Acl>, String> {
+    text.split(',')
+        .map(|one| {
+            let (scheme, rest) = one
+                .split_once(':')
+                .ok_or_else(|| format!("{one} does not have the form scheme:id:perm\n"))?;
+            let (id, perms) = rest
+                .rsplit_once(':')
+                .ok_or_else(|| format!("{one} does not have the form scheme:id:perm\n"))?;
+            let perms = format::parse_perms(perms)
+                .ok_or_else(|| format!("{one}: permissions are letters of cdrwa\n"))?;
+            Ok(Acl::new(perms, AuthId::new(scheme, id)))
+        })
+        .collect()
+}
+
+/// `path` and every node under it, parents before children (zkCli's ls -R order).
+async fn walk(c: &Client, path: &str) -> Result<Vec<String>, zookeeper_client::Error> {
+    let mut out = Vec::new();
+    let mut todo = vec![path.to_string()];
+    while let Some(p) = todo.pop() {
+        let mut children = c.list_children(&p).await?;
+        children.sort();
+        for child in children.iter().rev() {
+            todo.push(if p == "/" {
+                format!("/{child}")
+            } else {
+                format!("{p}/{child}")
+            });
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
