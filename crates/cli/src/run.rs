@@ -28,14 +28,45 @@ impl Outcome {
     }
 }
 
+/// What a watch set from the shell watches, in the order zkCli reports their removal.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum WatchKind {
+    Persistent,
+    Data,
+    Child,
+}
+
+/// Prints watch events as zkCli's single default watcher does: an event that reaches
+/// several of the shell's watches (a one-shot and a persistent one) prints once.
+#[derive(Clone)]
+struct Printer {
+    on: Arc<std::sync::atomic::AtomicBool>,
+    last: Arc<Mutex<Option<(String, String, i64)>>>,
+}
+
+impl Printer {
+    fn print(&self, e: &WatchedEvent) {
+        if !self.on.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let key = (format!("{:?}", e.event_type), e.path.clone(), e.zxid);
+        let mut last = lock(&self.last);
+        if last.as_ref() == Some(&key) {
+            return;
+        }
+        *last = Some(key);
+        print!("{}", event_text(e));
+    }
+}
+
 /// A connection to a server and the shell's state around it.
 pub struct Session {
     client: Mutex<Option<Client>>,
     server: Mutex<String>,
     timeout: Duration,
     read_only: bool,
-    pub print_watches: Arc<std::sync::atomic::AtomicBool>,
-    persistent: Mutex<Vec<(String, tokio::task::JoinHandle<()>)>>,
+    printer: Printer,
+    watches: Mutex<Vec<(String, WatchKind, tokio::task::JoinHandle<()>)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -76,8 +107,11 @@ impl Session {
             server: Mutex::new(server.to_string()),
             timeout,
             read_only,
-            print_watches: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-            persistent: Mutex::new(Vec::new()),
+            printer: Printer {
+                on: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+                last: Arc::default(),
+            },
+            watches: Mutex::new(Vec::new()),
         })
     }
 
@@ -102,15 +136,13 @@ impl Session {
         lock(&self.server).clone()
     }
 
-    /// Prints the event when a one-shot watch fires (if printwatches is on).
-    fn follow(&self, watcher: OneshotWatcher) {
-        let print = self.print_watches.clone();
-        tokio::spawn(async move {
-            let event = watcher.changed().await;
-            if print.load(std::sync::atomic::Ordering::Relaxed) {
-                print!("{}", event_text(&event));
-            }
+    /// Prints the event when a one-shot watch on `path` fires.
+    fn follow(&self, path: &str, kind: WatchKind, watcher: OneshotWatcher) {
+        let printer = self.printer.clone();
+        let task = tokio::spawn(async move {
+            printer.print(&watcher.changed().await);
         });
+        lock(&self.watches).push((path.to_string(), kind, task));
     }
 
     /// Runs one command line's words. `json` makes read commands print JSON.
@@ -136,7 +168,7 @@ impl Session {
             }
             Command::Help => return Outcome::ok(command::help_text()),
             Command::PrintWatches { on } => {
-                let flag = &self.print_watches;
+                let flag = &self.printer.on;
                 match on {
                     Some(v) => flag.store(v, std::sync::atomic::Ordering::Relaxed),
                     None => {
@@ -181,7 +213,7 @@ impl Session {
                 let (mut children, st) = if watch {
                     let (children, watcher) =
                         c.list_and_watch_children(&path).await.map_err(fail)?;
-                    self.follow(watcher);
+                    self.follow(&path, WatchKind::Child, watcher);
                     let st = c.check_stat(&path).await.map_err(fail)?;
                     (children, st)
                 } else {
@@ -205,7 +237,7 @@ impl Session {
                 let fail = |e| format::error(&e, &path);
                 let (data, st) = if watch {
                     let (d, s, watcher) = c.get_and_watch_data(&path).await.map_err(fail)?;
-                    self.follow(watcher);
+                    self.follow(&path, WatchKind::Data, watcher);
                     (d, s)
                 } else {
                     c.get_data(&path).await.map_err(fail)?
@@ -249,7 +281,7 @@ impl Session {
                         .check_and_watch_stat(&path)
                         .await
                         .map_err(|e| format::error(&e, &path))?;
-                    self.follow(watcher);
+                    self.follow(&path, WatchKind::Data, watcher);
                     st
                 } else {
                     c.check_stat(&path)
@@ -344,7 +376,7 @@ impl Session {
                         .get_and_watch_config()
                         .await
                         .map_err(|e| format!("{e}\n"))?;
-                    self.follow(watcher);
+                    self.follow("/zookeeper/config", WatchKind::Data, watcher);
                     (d, s)
                 } else {
                     c.get_config().await.map_err(|e| format!("{e}\n"))?
@@ -368,29 +400,44 @@ impl Session {
                     .watch(&path, mode)
                     .await
                     .map_err(|e| format::error(&e, &path))?;
-                let print = self.print_watches.clone();
+                let printer = self.printer.clone();
                 let task = tokio::spawn(async move {
                     loop {
-                        let event = watcher.changed().await;
-                        if print.load(std::sync::atomic::Ordering::Relaxed) {
-                            print!("{}", event_text(&event));
-                        }
+                        printer.print(&watcher.changed().await);
                     }
                 });
-                lock(&self.persistent).push((path, task));
+                lock(&self.watches).push((path, WatchKind::Persistent, task));
             }
             Command::RemoveWatches { path } => {
-                let mut kept = lock(&self.persistent);
-                let before = kept.len();
-                kept.retain(|(p, task)| {
-                    let matched = *p == path;
-                    if matched {
-                        task.abort();
+                // Dropping a watcher stops its events; zkCli's watcher is then told of
+                // each kind removed, which the shell prints the same way.
+                let mut removed = Vec::new();
+                lock(&self.watches).retain(|(p, kind, task)| {
+                    if task.is_finished() {
+                        return false;
                     }
-                    !matched
+                    if *p != path {
+                        return true;
+                    }
+                    task.abort();
+                    removed.push(*kind);
+                    false
                 });
-                if kept.len() == before {
+                if removed.is_empty() {
                     return Err(format!("No watcher exists for path: {path}\n"));
+                }
+                removed.sort();
+                removed.dedup();
+                for kind in removed {
+                    let name = match kind {
+                        WatchKind::Persistent => "PersistentWatchRemoved",
+                        WatchKind::Data => "DataWatchRemoved",
+                        WatchKind::Child => "ChildWatchRemoved",
+                    };
+                    let _ = write!(
+                        out,
+                        "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:{name} path:{path}\n"
+                    );
                 }
             }
             Command::GetEphemerals { path } => {
