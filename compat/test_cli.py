@@ -42,6 +42,12 @@ SCRIPT = [
     "create /cli hello",
     "delete /cli",
     "sync /cli",
+    "set -s /cli again",
+    "create /cli/v v",
+    "delete -v 5 /cli/v",
+    "delete -v 0 /cli/v",
+    "setAcl -s -v 1 /cli world:anyone:cdrwa",
+    "config -s",
     "ls -w /cli",
     "stat -w /cli",
     "get -w /cli/child",
@@ -159,10 +165,10 @@ def test_shell_prints_what_zkcli_prints(servers):
     ours_srv, theirs_srv = servers
     shell = Pty(ours_srv.address)
     try:
-        ours = [shell.run(line) for line in SCRIPT]
+        ours = [shell.run(line.format(address=ours_srv.address)) for line in SCRIPT]
     finally:
         shell.close()
-    theirs = zkcli_outputs(theirs_srv.address, SCRIPT)
+    theirs = zkcli_outputs(theirs_srv.address, [l.format(address=theirs_srv.address) for l in SCRIPT])
     assert len(theirs) == len(SCRIPT), theirs
     differences = []
     for line, o, t in zip(SCRIPT, ours, theirs):
@@ -191,14 +197,30 @@ def test_completion_history_and_watch_events(servers, tmp_path):
         shell.expect(r"WatchedEvent state:SyncConnected type:NodeDataChanged path:/completion-target")
     finally:
         shell.close()
+    # history numbers the commands; redo runs one again (zkCli's numbering: from 0).
+    shell = Pty(srv.address, {"CORRAL_CLI_HISTORY": history})
+    try:
+        shell.run("create /redo-me r")
+        shell.run("delete /redo-me")
+        listed = shell.run("history")
+        assert re.search(r"^0 - create /redo-me r$", listed, re.M), listed
+        assert re.search(r"^1 - delete /redo-me$", listed, re.M), listed
+        assert shell.run("redo 0") == "Created /redo-me\n"
+        # close ends the session; connect opens a new one.
+        assert "state:Closed" in shell.run("close")
+        assert shell.run("ls /") == "Not connected\n"
+        assert "state:SyncConnected" in shell.run("connect %s" % srv.address)
+        assert "redo-me" in shell.run("ls /")
+    finally:
+        shell.close()
     with open(history) as f:
         saved = f.read()
-    assert "get -w /completion-target" in saved, saved
+    assert "get -w /completion-target" in saved and "connect " in saved, saved
     # A new shell starts with the old history: the up arrow brings the last command back.
     again = Pty(srv.address, {"CORRAL_CLI_HISTORY": history})
     try:
-        os.write(again.fd, b"\x1b[A")
-        again.expect(r"get -w /completion-target")
+        os.write(again.fd, b"\x1b[A\x1b[A")
+        again.expect(r"\] connect 127\.0\.0\.1:\d+")
     finally:
         again.close()
 

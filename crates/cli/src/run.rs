@@ -46,7 +46,10 @@ struct Printer {
 
 impl Printer {
     fn print(&self, e: &WatchedEvent) {
-        if !self.on.load(std::sync::atomic::Ordering::Relaxed) {
+        // Session events reach every watcher; zkCli reports them once, from the session.
+        if e.event_type == zookeeper_client::EventType::Session
+            || !self.on.load(std::sync::atomic::Ordering::Relaxed)
+        {
             return;
         }
         let key = (format!("{:?}", e.event_type), e.path.clone(), e.zxid);
@@ -93,6 +96,32 @@ pub fn event_text(e: &WatchedEvent) -> String {
     )
 }
 
+/// Prints the session's state changes as zkCli's default watcher does; the closing of
+/// a session the shell closed itself is printed by `close`.
+pub fn report_state(client: &Client) {
+    let mut states = client.state_watcher();
+    tokio::spawn(async move {
+        loop {
+            let state = states.changed().await;
+            if state == zookeeper_client::SessionState::Closed {
+                break;
+            }
+            let name = match state {
+                zookeeper_client::SessionState::SyncConnected => "SyncConnected",
+                zookeeper_client::SessionState::Disconnected => "Disconnected",
+                zookeeper_client::SessionState::Expired => "Expired",
+                zookeeper_client::SessionState::AuthFailed => "AuthFailed",
+                zookeeper_client::SessionState::ConnectedReadOnly => "ConnectedReadOnly",
+                _ => "Closed",
+            };
+            println!("\nWATCHER::\n\nWatchedEvent state:{name} type:None path:null");
+            if state.is_terminated() {
+                break;
+            }
+        }
+    });
+}
+
 impl Session {
     pub async fn connect(
         server: &str,
@@ -117,6 +146,10 @@ impl Session {
 
     /// Closes the session (its ephemerals go at once) and waits for the server's word.
     pub async fn close(&self) {
+        // The watches go first: their receivers must not outlive the session.
+        for (_, _, task) in lock(&self.watches).drain(..) {
+            task.abort();
+        }
         let Some(client) = lock(&self.client).take() else {
             return;
         };
@@ -153,18 +186,28 @@ impl Session {
         };
         match cmd {
             Command::Connect { server } => {
+                self.close().await;
                 return match open(&server, self.timeout, self.read_only).await {
                     Ok(c) => {
+                        report_state(&c);
                         *lock(&self.client) = Some(c);
                         *lock(&self.server) = server;
-                        Outcome::ok(String::new())
+                        Outcome::ok(
+                            "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n"
+                                .into(),
+                        )
                     }
                     Err(e) => Outcome::failed(format!("Unable to connect to {server}: {e}\n")),
                 };
             }
             Command::Close => {
+                if lock(&self.client).is_none() {
+                    return Outcome::ok(String::new());
+                }
                 self.close().await;
-                return Outcome::ok(String::new());
+                return Outcome::ok(
+                    "\nWATCHER::\n\nWatchedEvent state:Closed type:None path:null\n".into(),
+                );
             }
             Command::Help => return Outcome::ok(command::help_text()),
             Command::PrintWatches { on } => {

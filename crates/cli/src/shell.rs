@@ -113,7 +113,10 @@ pub fn run(runtime: &tokio::runtime::Runtime, options: Options) -> ExitCode {
         }
     };
     println!("\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null");
-    report_state(runtime, &session);
+    if let Some(client) = session.client() {
+        let _guard = runtime.enter();
+        crate::run::report_state(&client);
+    }
     let helper = Helper {
         session: session.clone(),
         runtime: runtime.handle().clone(),
@@ -190,21 +193,4 @@ pub fn run(runtime: &tokio::runtime::Runtime, options: Options) -> ExitCode {
     }
     runtime.block_on(session.close());
     ExitCode::SUCCESS
-}
-
-/// Prints the session's state changes, as zkCli's default watcher does.
-fn report_state(runtime: &tokio::runtime::Runtime, session: &std::sync::Arc<Session>) {
-    let Some(client) = session.client() else {
-        return;
-    };
-    let mut states = client.state_watcher();
-    runtime.spawn(async move {
-        loop {
-            let state = states.changed().await;
-            println!("\nWATCHER::\n\nWatchedEvent state:{state:?} type:None path:null");
-            if state.is_terminated() {
-                break;
-            }
-        }
-    });
 }
