@@ -62,6 +62,7 @@ SCRIPT = [
     "getAcl -s /cli/child",
     "config",
     "deleteall -b 10 /cli",
+    "reconfig -remove 3",
     "ls /",
 ]
 

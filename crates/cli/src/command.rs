@@ -54,6 +54,12 @@ pub enum Command {
         stat: bool,
         watch: bool,
     },
+    Reconfig {
+        add: Vec<String>,
+        remove: Vec<String>,
+        members: Vec<String>,
+        version: Option<i64>,
+    },
     AddWatch {
         path: String,
         recursive: bool,
@@ -112,6 +118,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("ls", "ls [-s] [-w] [-R] path"),
     ("printwatches", "printwatches on|off"),
     ("quit", "quit "),
+    ("reconfig", "reconfig [-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]"),
     ("redo", "redo cmdno"),
     ("removewatches", "removewatches path [-c|-d|-a] [-l]"),
     ("set", "set [-s] [-v version] path data"),
@@ -218,6 +225,10 @@ pub fn parse(words: &[&str]) -> Result<Command, String> {
         "config" => (&["-c", "-w", "-s"], &[]),
         "addWatch" => (&["-m"], &["-m"]),
         "removewatches" => (&["-c", "-d", "-a", "-l"], &[]),
+        "reconfig" => (
+            &["-s", "-v", "-file", "-members", "-add", "-remove"],
+            &["-v", "-file", "-members", "-add", "-remove"],
+        ),
         _ => (&[], &[]),
     };
     let a = Args::parse(rest, known, valued).map_err(|e| format!("{e}\n{}", usage(name)))?;
@@ -326,9 +337,27 @@ pub fn parse(words: &[&str]) -> Result<Command, String> {
         "quit" | "exit" => Command::Quit,
         "help" => Command::Help,
         "reconfig" => {
-            return Err(
-                "reconfig is not supported: Corral's membership comes from zoo.cfg\n".into(),
-            )
+            let list = |flag: &str| -> Vec<String> {
+                a.value(flag)
+                    .map(|v| v.split(',').map(str::to_string).collect())
+                    .unwrap_or_default()
+            };
+            let version = a
+                .value("-v")
+                .map(|v| {
+                    i64::from_str_radix(v.trim_start_matches("0x"), 16).map_err(|_| usage(name))
+                })
+                .transpose()?;
+            let (add, remove, members) = (list("-add"), list("-remove"), list("-members"));
+            if add.is_empty() && remove.is_empty() && members.is_empty() {
+                return Err(usage(name));
+            }
+            Command::Reconfig {
+                add,
+                remove,
+                members,
+                version,
+            }
         }
         _ => return Err(help_text()),
     };

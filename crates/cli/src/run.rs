@@ -433,6 +433,37 @@ impl Session {
                     out.push_str(&format::stat(&st));
                 }
             }
+            Command::Reconfig {
+                add,
+                remove,
+                members,
+                version,
+            } => {
+                let update = if members.is_empty() {
+                    zookeeper_client::EnsembleUpdate::Incremental {
+                        joinings: add.iter().map(String::as_str),
+                        leavings: remove.iter().map(String::as_str),
+                    }
+                } else {
+                    zookeeper_client::EnsembleUpdate::New {
+                        ensemble: members.iter().map(String::as_str),
+                    }
+                };
+                let (data, _) = c
+                    .update_ensemble(update, version)
+                    .await
+                    .map_err(|e| match e {
+                        zookeeper_client::Error::ReconfigDisabled => {
+                            "KeeperErrorCode = Reconfig is disabled\n".to_string()
+                        }
+                        other => format!("KeeperErrorCode = {other}\n"),
+                    })?;
+                let _ = writeln!(
+                    out,
+                    "Committed new configuration:\n{}",
+                    String::from_utf8_lossy(&data)
+                );
+            }
             Command::AddWatch { path, recursive } => {
                 let mode = if recursive {
                     AddWatchMode::PersistentRecursive
