@@ -125,21 +125,8 @@ def _dump_record():
 
 def send_word(port, word, timeout=5.0):
     """A four-letter word's full text answer (stmk gets its 8-byte mask appended)."""
-    if word != "stmk":
-        return zkwire.four_letter(HOST, port, word, timeout)
-    with socket.create_connection((HOST, port), timeout=timeout) as s:
-        s.sendall(b"stmk" + struct.pack(">q", STMK_MASK))
-        s.shutdown(socket.SHUT_WR)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out.decode("utf-8", "replace")
+    extra = struct.pack(">q", STMK_MASK) if word == "stmk" else b""
+    return zkwire.four_letter(HOST, port, word, timeout, extra)
 
 
 def http_get(port, path, timeout=10.0):

@@ -739,10 +739,11 @@ class ZkConn:
         return self.call("auth", scheme=scheme, auth=auth)
 
 
-def four_letter(host, port, cmd, timeout=3.0):
-    """Send a four-letter word and return the full text answer ('' if refused)."""
+def four_letter(host, port, cmd, timeout=3.0, extra=b""):
+    """Send a four-letter word (and `extra` bytes: stmk's mask) and return the full text
+    answer ('' if refused)."""
     with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(cmd.encode())
+        s.sendall(cmd.encode() + extra)
         try:
             s.shutdown(socket.SHUT_WR)
         except OSError:

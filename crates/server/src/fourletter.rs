@@ -443,12 +443,8 @@ pub(crate) fn environment() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".into());
-    let cwd = std::env::current_dir()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let os_version = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default();
+    let cwd = current_dir();
+    let os_version = os_version();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib = |text: &str, key: &str| -> u64 {
@@ -492,6 +488,19 @@ pub(crate) fn environment() -> String {
         let _ = writeln!(out, "{k}={v}");
     }
     out
+}
+
+pub(crate) fn current_dir() -> String {
+    std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// The kernel release, as Java's os.version reports it.
+pub(crate) fn os_version() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// This process's user name and home directory: $USER and $HOME, or /etc/passwd.

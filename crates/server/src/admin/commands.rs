@@ -364,12 +364,8 @@ fn sysp(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
         );
     }
     let (user, home) = fourletter::user();
-    let cwd = std::env::current_dir()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let os_version = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default();
+    let cwd = fourletter::current_dir();
+    let os_version = fourletter::os_version();
     let props = [
         ("file.encoding", "UTF-8".to_string()),
         ("file.separator", "/".to_string()),
