@@ -34,7 +34,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import struct
 import tempfile
 import time
