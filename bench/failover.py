@@ -333,17 +333,19 @@ class Node:
 
 
 class Ensemble:
-    def __init__(self, system, keep=False, reconnect_delay=0.01, healthy_timeout=180.0):
+    def __init__(self, system, keep=False, reconnect_delay=0.01, healthy_timeout=180.0,
+                 size=N_SERVERS):
         self.system = system
+        self.size = size
         self.healthy_timeout = healthy_timeout
         self.keep = keep
         self.reconnect_delay = reconnect_delay
         self.base = tempfile.mkdtemp(prefix="corral-failover-%s-" % system.name)
         self.nodes = []
         try:
-            ports = pick_ports(3 * N_SERVERS)
+            ports = pick_ports(3 * size)
             self.nodes = [Node(system, i + 1, self.base, *ports[3 * i:3 * i + 3])
-                          for i in range(N_SERVERS)]
+                          for i in range(size)]
             lines = [n.server_line() for n in self.nodes]
             for n in self.nodes:
                 n.write_config(lines)
@@ -374,7 +376,7 @@ class Ensemble:
         return {n.sid: n.mode() for n in self.nodes}
 
     def leader(self):
-        leaders = [n for n in self.nodes if n.mode() == "leader"]
+        leaders = [n for n in self.nodes if n.mode() in ("leader", "standalone")]
         return leaders[0] if len(leaders) == 1 else None
 
     def _session_ok(self, node):
@@ -412,7 +414,10 @@ class Ensemble:
             modes = self.modes()
             last = modes
             vals = list(modes.values())
-            if vals.count("leader") == 1 and vals.count("follower") == N_SERVERS - 1:
+            # One server line alone runs standalone, for ZooKeeper and Corral alike.
+            settled = (vals == ["standalone"] if self.size == 1 else
+                       vals.count("leader") == 1 and vals.count("follower") == self.size - 1)
+            if settled:
                 if all(self._session_ok(n) for n in self.nodes) and self._write_ok():
                     if self.modes() == modes:
                         return self.leader()

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Corral against Apache ZooKeeper 3.8, side by side in one run: every corral-bench workload,
+standalone and as a 3-node ensemble on 127.0.0.1, from the same zoo.cfg, fsync on for both and
+ZooKeeper with its default JVM heap (zkServer.sh's 1000 MB, the JVM's default collector).
+
+    bench/compare.py [--seconds 8] [--reps 3] [--topologies standalone,ensemble]
+                     [--workloads create,set,get,mixed,watch,connect,ephemeral]
+                     [--corral-bin target/release/corral] [--bench-bin target/release/corral-bench]
+
+Both systems run at once; the repetitions interleave (ZooKeeper, Corral, ZooKeeper, ...), so a
+noisy neighbour hurts both alike. The load goes to the leader (the standalone server), with
+corral-bench's defaults: 4 sessions x 16 requests in flight, 100-byte values. Prints a table of
+medians with the ratio Corral / ZooKeeper, and with --json one JSON line per measurement.
+The large-tree measurements (1M znodes: RSS, disk, kill -9 to first read) are bench/large-tree.sh.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import failover  # noqa: E402  (the ensemble process handling is shared)
+
+WORKLOADS = {
+    "create": ["create"],
+    "set": ["set"],
+    "get": ["get"],
+    "mixed": ["mixed", "--read-pct", "90"],
+    "watch": ["watch", "--watchers", "100"],
+    "connect": ["connect"],
+    "ephemeral": ["ephemeral"],
+}
+# The number that matters for each workload, and whether higher is better.
+HEADLINE = {
+    "create": ("ops_per_sec", True), "set": ("ops_per_sec", True), "get": ("ops_per_sec", True),
+    "mixed": ("ops_per_sec", True), "watch": ("last_notified_p50_us", False),
+    "connect": ("ops_per_sec", True), "ephemeral": ("ops_per_sec", True),
+}
+
+
+class DefaultJvmZooKeeper(failover.ZooKeeper):
+    """ZooKeeper as zkServer.sh starts it: 1000 MB heap, the JVM's default collector."""
+
+    def argv(self, node):
+        argv = super().argv(node)
+        return ["-Xmx1000m" if a == "-Xmx512m" else a for a in argv if a != "-XX:+UseSerialGC"]
+
+
+def run_bench(bench, node, workload, seconds, tag):
+    argv = [bench, "--server", node.address, "--pid", str(node.proc.pid), "--json",
+            "--seconds", str(seconds), "--prefix", "/bench-%s" % tag] + WORKLOADS[workload]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds * 10 + 120)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if p.returncode != 0 or not lines:
+        raise RuntimeError("corral-bench %s failed: %s %s" % (workload, p.stdout[-500:], p.stderr[-500:]))
+    return json.loads(lines[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--topologies", default="standalone,ensemble")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS))
+    ap.add_argument("--corral-bin", default=failover.default_corral_bin())
+    ap.add_argument("--bench-bin", default=os.path.join(os.path.dirname(failover.default_corral_bin()), "corral-bench"))
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    workloads = [w for w in args.workloads.split(",") if w]
+    results = []  # (topology, workload, system, record)
+    for topology in args.topologies.split(","):
+        size = 1 if topology == "standalone" else 3
+        systems = [DefaultJvmZooKeeper(), failover.Corral(args.corral_bin)]
+        ensembles = [failover.Ensemble(s, size=size) for s in systems]
+        try:
+            for e in ensembles:
+                e.start()
+            leaders = [e.wait_healthy() for e in ensembles]
+            for workload in workloads:
+                for rep in range(args.reps):
+                    for system, leader in zip(systems, leaders):
+                        tag = "%s-%s-%d" % (workload, system.name, rep)
+                        record = run_bench(args.bench_bin, leader, workload, args.seconds, tag)
+                        results.append((topology, workload, system.name, record))
+                        if args.json:
+                            print(json.dumps(dict(record, topology=topology, system=system.name, rep=rep)),
+                                  flush=True)
+                        else:
+                            key, _ = HEADLINE[workload]
+                            print("%-10s %-9s %-9s rep %d: %s=%s p99=%sus errors=%s" % (
+                                topology, workload, system.name, rep, key, record.get(key),
+                                record.get("p99_us"), record.get("errors")), file=sys.stderr, flush=True)
+        finally:
+            for e in ensembles:
+                e.close()
+    print_table(results, workloads, args.topologies.split(","))
+
+
+def print_table(results, workloads, topologies):
+    print("\n| topology | workload | measure | ZooKeeper | Corral | Corral / ZooKeeper | p99 ZK us | p99 Corral us |")
+    print("|---|---|---|---|---|---|---|---|")
+    for topology in topologies:
+        for workload in workloads:
+            key, higher = HEADLINE[workload]
+            med = {}
+            p99 = {}
+            for system in ("zookeeper", "corral"):
+                recs = [r for t, w, s, r in results if (t, w, s) == (topology, workload, system)]
+                vals = [r.get(key) for r in recs if r.get(key) is not None]
+                med[system] = statistics.median(vals) if vals else None
+                p99[system] = statistics.median([r["p99_us"] for r in recs]) if recs else None
+            ratio = (med["corral"] / med["zookeeper"]) if med["zookeeper"] and med["corral"] is not None else None
+            print("| %s | %s | %s%s | %s | %s | %s | %s | %s |" % (
+                topology, workload, key, "" if higher else " (lower is better)",
+                med["zookeeper"], med["corral"], "%.2f" % ratio if ratio is not None else "-",
+                p99["zookeeper"], p99["corral"]))
+
+
+if __name__ == "__main__":
+    main()
