@@ -262,6 +262,7 @@ class Node:
                 "clientPortAddress=%s" % HOST,
                 "4lw.commands.whitelist=*",
                 "admin.enableServer=false",
+                "maxClientCnxns=0",
                 "metricsProvider.httpPort=0",
             ] + server_lines + [""]))
         self.system.prepare(self)
