@@ -473,13 +473,20 @@ impl Consensus {
 
     /// The current leader and its peer address, waiting a little for an election.
     async fn leader(&self) -> Result<(u64, String), ConsensusError> {
-        let leader = self
-            .raft
-            .wait(Some(LEADER_WAIT))
-            .metrics(|m| m.current_leader.is_some(), "a leader")
-            .await
-            .map_err(|_| ConsensusError::Unavailable("no leader".into()))?
-            .current_leader;
+        // The common case reads the current leader in place; only an election in
+        // progress waits (openraft's wait clones the whole metrics on every check).
+        let now = self.raft.metrics().borrow_watched().current_leader;
+        let leader = match now {
+            Some(l) => Some(l),
+            None => {
+                self.raft
+                    .wait(Some(LEADER_WAIT))
+                    .metrics(|m| m.current_leader.is_some(), "a leader")
+                    .await
+                    .map_err(|_| ConsensusError::Unavailable("no leader".into()))?
+                    .current_leader
+            }
+        };
         let Some(leader) = leader else {
             return Err(ConsensusError::Unavailable("no leader".into()));
         };
