@@ -30,8 +30,9 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::impls::BasicNode;
 use openraft::Config;
 
-pub use election::LeaderContact;
-pub use roles::{Kind, Role, Status};
+use election::LeaderContact;
+use roles::Kind;
+pub use roles::{Role, Status};
 pub use state_machine::ApplyObserver;
 use types::{Raft, TypeConfig};
 

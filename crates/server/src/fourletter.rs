@@ -262,15 +262,25 @@ fn monitor(state: &ServerState, mode: &str) -> String {
 /// counterpart here (compat/DIVERGENCES.md).
 pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static str, String)> {
     let (min, avg, max) = state.stats.latency_ms();
-    let tree = state.tree().read();
+    // Read what is needed and let go: the tree's lock holds up the log's apply step.
+    let (ephemerals, nodes, data_size) = {
+        let tree = state.tree().read();
+        (
+            tree.ephemeral_count() as u64,
+            tree.node_count() as u64,
+            tree.approximate_data_size(),
+        )
+    };
     let (_, _, watch_count) = state.hub.watches().summary();
     let raft = state.consensus.metrics();
     let status = state.consensus.status().borrow().clone();
     let leads = status.role == Role::Leader;
     let quorum = state.ensemble;
     let (last_size, min_size, max_size) = corral_consensus::proposal_sizes();
-    let conns = state.hub.conns();
-    let local_sessions = conns.values().filter(|c| c.read_only).count();
+    let (conn_count, local_sessions) = {
+        let conns = state.hub.conns();
+        (conns.len(), conns.values().filter(|c| c.read_only).count())
+    };
     let (open_fds, max_fds) = file_descriptors();
     let peer_state = match status.role {
         Role::Leader => "leading - broadcast",
@@ -285,8 +295,8 @@ pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static s
         ("zk_version", version_line(), 'a'),
         ("zk_server_state", mode.to_string(), 'a'),
         ("zk_peer_state", peer_state.to_string(), 'q'),
-        ("zk_ephemerals_count", n(tree.ephemeral_count() as u64), 'a'),
-        ("zk_num_alive_connections", n(conns.len() as u64), 'a'),
+        ("zk_ephemerals_count", n(ephemerals), 'a'),
+        ("zk_num_alive_connections", n(conn_count as u64), 'a'),
         ("zk_avg_latency", format!("{avg:.4}"), 'a'),
         ("zk_min_proposal_size", n(min_size), 'l'),
         (
@@ -294,7 +304,7 @@ pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static s
             n(state.stats.outstanding.load(Ordering::Relaxed)),
             'a',
         ),
-        ("zk_znode_count", n(tree.node_count() as u64), 'a'),
+        ("zk_znode_count", n(nodes), 'a'),
         (
             "zk_global_sessions",
             n(state.hub.sessions().count() as u64),
@@ -330,11 +340,7 @@ pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static s
         ),
         ("zk_min_latency", n(min.round() as u64), 'a'),
         ("zk_max_file_descriptor_count", n(max_fds), 'a'),
-        (
-            "zk_approximate_data_size",
-            n(tree.approximate_data_size()),
-            'a',
-        ),
+        ("zk_approximate_data_size", n(data_size), 'a'),
         ("zk_open_file_descriptor_count", n(open_fds), 'a'),
         ("zk_last_proposal_size", n(last_size), 'l'),
         ("zk_pending_syncs", n(0), 'l'),

@@ -12,8 +12,9 @@ use tokio::sync::mpsc;
 
 use super::{read_frame, write_queued, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
 
+use crate::election::LeaderContact;
 use crate::types::{Raft, Snapshot};
-use crate::{ApplyObserver, LeaderContact};
+use crate::ApplyObserver;
 
 /// The largest snapshot a follower accepts from a leader; far above any tree that fits
 /// in memory, but it keeps a bad length from allocating without bound.
@@ -163,7 +164,8 @@ async fn receive_snapshot(
             "snapshot of {total} bytes is over the limit"
         )));
     }
-    let mut data = BytesMut::with_capacity(total as usize);
+    // Grow with what arrives rather than trust the announced size with one allocation.
+    let mut data = BytesMut::with_capacity((total as usize).min(64 * SNAPSHOT_CHUNK));
     while (data.len() as u64) < total {
         match read_frame(rd).await? {
             PeerRequest::SnapshotChunk(chunk)
