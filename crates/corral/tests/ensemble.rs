@@ -139,11 +139,7 @@ fn three_voters_lose_and_regain_members_without_losing_writes() {
         assert_eq!(assert_same_trees(&ensemble).await, 5);
 
         // kill -9 of the leader while a writer runs: every write it saw succeed stays.
-        let writer_hosts = (0..3)
-            .filter(|i| *i != leader)
-            .map(|i| ensemble.addr(i))
-            .collect::<Vec<_>>()
-            .join(",");
+        let writer_hosts = ensemble.hosts_except(&[leader]);
         let writer = connect(&writer_hosts).await;
         let mut acked = Vec::new();
         for n in 0..20 {
@@ -185,11 +181,7 @@ fn three_voters_lose_and_regain_members_without_losing_writes() {
         // One follower down: writes go on.
         let follower = (0..3).find(|i| *i != second).expect("a follower");
         ensemble.kill9(follower);
-        let survivor_hosts = (0..3)
-            .filter(|i| *i != follower)
-            .map(|i| ensemble.addr(i))
-            .collect::<Vec<_>>()
-            .join(",");
+        let survivor_hosts = ensemble.hosts_except(&[follower]);
         let client = connect(&survivor_hosts).await;
         create_retrying(&client, "/one-down").await;
 
@@ -251,11 +243,7 @@ fn five_voters_survive_two_failures() {
         let victim = (leader + 1) % 5;
         ensemble.kill9(leader);
         ensemble.kill9(victim);
-        let hosts = (0..5)
-            .filter(|i| *i != leader && *i != victim)
-            .map(|i| ensemble.addr(i))
-            .collect::<Vec<_>>()
-            .join(",");
+        let hosts = ensemble.hosts_except(&[leader, victim]);
         let client = connect(&hosts).await;
         for n in 0..10 {
             create_retrying(&client, &format!("/five-{n}")).await;
@@ -382,11 +370,7 @@ fn follower_behind_a_purged_log_catches_up_by_snapshot() {
     let lagging = (leader + 1) % 3;
     ensemble.kill9(lagging);
     runtime().block_on(async {
-        let hosts = (0..3)
-            .filter(|i| *i != lagging)
-            .map(|i| ensemble.addr(i))
-            .collect::<Vec<_>>()
-            .join(",");
+        let hosts = ensemble.hosts_except(&[lagging]);
         let client = connect(&hosts).await;
         create_retrying(&client, "/bulk").await;
         for n in 0..400 {

@@ -85,9 +85,14 @@ impl Ensemble {
 
     /// Every client address, as a client's connect string.
     pub fn connect_string(&self) -> String {
-        self.members
-            .iter()
-            .map(|m| m.server.addr())
+        self.hosts_except(&[])
+    }
+
+    /// The connect string of every member but those listed.
+    pub fn hosts_except(&self, skip: &[usize]) -> String {
+        (0..self.members.len())
+            .filter(|i| !skip.contains(i))
+            .map(|i| self.addr(i))
             .collect::<Vec<_>>()
             .join(",")
     }
