@@ -81,6 +81,7 @@ pub(crate) struct Driver {
     pub lease: Duration,
     /// The silence after which an election starts, drawn from this range each time.
     pub silence_ms: (u64, u64),
+    pub dialer: crate::peer::Dialer,
 }
 
 /// How often the driver looks; also the precision of its timing.
@@ -105,9 +106,10 @@ pub(crate) async fn drive(d: Driver, mut stop: tokio::sync::watch::Receiver<bool
             let m = metrics.borrow_watched();
             let membership = m.membership_config.membership();
             let voters: Vec<u64> = membership.voter_ids().collect();
-            let addr = m
-                .current_leader
-                .and_then(|l| membership.get_node(&l).map(|n| n.addr.clone()));
+            let addr = m.current_leader.and_then(|l| {
+                let recorded = &membership.get_node(&l)?.addr;
+                Some(d.dialer.address(l, recorded).to_string())
+            });
             (m.current_leader, voters, addr)
         };
         if leader == Some(d.id) || !voters.contains(&d.id) {

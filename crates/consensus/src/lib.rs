@@ -110,6 +110,17 @@ pub struct Consensus {
     stop_peers: Arc<tokio::sync::watch::Sender<bool>>,
     forwarder: Arc<forward::Forwarder>,
     status: tokio::sync::watch::Receiver<Status>,
+    dialer: peer::Dialer,
+    fault: Option<Fault>,
+}
+
+/// A deliberate bug, switched on only to show that the fault campaign's checkers
+/// catch a broken guarantee (`corral.testFault` in zoo.cfg; never in production).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `sync` answers at once instead of waiting for what the leader committed, so
+    /// a lagging or cut-off server serves stale reads after a sync.
+    StaleSync,
 }
 
 /// Who the members of an ensemble are: id to peer address (host:quorumPort).
@@ -117,6 +128,10 @@ pub struct Consensus {
 pub struct Members {
     pub voters: BTreeMap<u64, String>,
     pub observers: BTreeMap<u64, String>,
+    /// Where this server connects to a member, when that is not the member's own
+    /// address above (a proxy or a NAT between the servers). The membership still
+    /// records, and the member still listens on, its own address.
+    pub connect: BTreeMap<u64, String>,
 }
 
 /// How long a forwarded write may wait for this server to apply it after the leader
@@ -135,7 +150,7 @@ impl Consensus {
     ) -> Result<Consensus, ConsensusError> {
         let members = Members {
             voters: BTreeMap::from([(id, String::new())]),
-            observers: BTreeMap::new(),
+            ..Members::default()
         };
         let how = StartAs {
             id,
@@ -173,7 +188,8 @@ impl Consensus {
             members,
             peer_listener: Some(listener),
         };
-        Self::start(how, paths, observer, timing, peer::TcpPeers).await
+        let peers = peer::TcpPeers::new(how.members.dialer());
+        Self::start(how, paths, observer, timing, peers).await
     }
 
     async fn start<
@@ -189,6 +205,7 @@ impl Consensus {
         network: N,
     ) -> Result<Consensus, ConsensusError> {
         let id = how.id;
+        let dialer = how.members.dialer();
         let fsync_observer = {
             let observer = observer.clone();
             let hook: corral_storage::flusher::SyncObserver =
@@ -276,6 +293,7 @@ impl Consensus {
                 contact: contact.clone(),
                 lease: std::time::Duration::from_millis(election_timeout_max),
                 silence_ms: (timing.election_min_ms, timing.election_max_ms),
+                dialer: dialer.clone(),
             };
             tokio::spawn(election::drive(driver, peers_stopped));
         }
@@ -305,7 +323,18 @@ impl Consensus {
             stop_peers: Arc::new(stop_peers),
             forwarder: Arc::default(),
             status,
+            dialer,
+            fault: None,
         })
+    }
+
+    /// Switches on a deliberate bug (see `Fault`).
+    pub fn with_fault(mut self, fault: Option<Fault>) -> Consensus {
+        if let Some(f) = fault {
+            tracing::warn!("TEST FAULT {f:?} is on: this server breaks a guarantee on purpose");
+        }
+        self.fault = fault;
+        self
     }
 
     pub fn tree(&self) -> &SharedTree {
@@ -371,6 +400,9 @@ impl Consensus {
     ) -> impl std::future::Future<Output = Result<(), ConsensusError>> + Send + 'static {
         let this = self.clone();
         async move {
+            if this.fault == Some(Fault::StaleSync) {
+                return Ok(());
+            }
             let (leader, addr) = this.leader().await?;
             let index = if leader == this.id {
                 read_index_local(&this.raft).await?
@@ -469,7 +501,8 @@ impl Consensus {
             .borrow_watched()
             .membership_config
             .clone();
-        m.membership().get_node(&id).map(|n| n.addr.clone())
+        let recorded = m.membership().get_node(&id).map(|n| n.addr.clone())?;
+        Some(self.dialer.address(id, &recorded).to_string())
     }
 
     /// The current leader and its peer address, waiting a little for an election.
@@ -571,6 +604,12 @@ pub fn proposal_sizes() -> (u64, u64, u64) {
 }
 
 /// How `start` sets a node up.
+impl Members {
+    fn dialer(&self) -> peer::Dialer {
+        peer::Dialer::new(self.connect.clone())
+    }
+}
+
 struct StartAs {
     id: u64,
     kind: Kind,

@@ -101,7 +101,7 @@ async fn three_voters_elect_replicate_and_fail_over() {
         .collect();
     let members = Members {
         voters,
-        observers: BTreeMap::new(),
+        ..Members::default()
     };
     let timing = Timing {
         heartbeat_ms: 100,

@@ -101,6 +101,13 @@ pub struct Config {
     pub log_segment_bytes: u64,
     /// The config file this came from, for `conf`.
     pub source: Option<PathBuf>,
+    /// `corral.peerConnectAddress.N=host:port`: reach server N there rather than at
+    /// its server.N address (a proxy or NAT between the servers; the fault campaign
+    /// puts its proxies there).
+    pub peer_connect: std::collections::BTreeMap<u64, String>,
+    /// `corral.testFault`: a deliberate bug, for the fault campaign to catch. Off
+    /// unless set; never set it in production.
+    pub test_fault: Option<corral_consensus::Fault>,
 }
 
 impl Default for Config {
@@ -136,6 +143,8 @@ impl Default for Config {
             my_id: 1,
             log_segment_bytes: 64 << 20,
             source: None,
+            peer_connect: Default::default(),
+            test_fault: None,
         }
     }
 }
@@ -317,6 +326,30 @@ impl Config {
                 }
             }
             "corral.logSegmentBytes" => self.log_segment_bytes = parse(key, value, "size")?,
+            "corral.testFault" => {
+                self.test_fault = match value {
+                    "none" => None,
+                    "stale-sync" => Some(corral_consensus::Fault::StaleSync),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            key: key.into(),
+                            value: value.into(),
+                            what: "test fault (none or stale-sync)",
+                        })
+                    }
+                }
+            }
+            k if k.starts_with("corral.peerConnectAddress.") => {
+                let id = parse(key, &k["corral.peerConnectAddress.".len()..], "server id")?;
+                if value.rsplit_once(':').is_none() {
+                    return Err(ConfigError::Invalid {
+                        key: key.into(),
+                        value: value.into(),
+                        what: "host:port",
+                    });
+                }
+                self.peer_connect.insert(id, value.to_string());
+            }
             k if k.starts_with("server.") => {
                 let id = parse(key, &k["server.".len()..], "server id")?;
                 self.servers.push(parse_peer(id, key, value)?);
@@ -471,6 +504,30 @@ mod tests {
         );
         let wl = c.map(|c| c.four_letter_whitelist.clone());
         assert_eq!(wl, Ok(Some(vec!["ruok".to_string(), "mntr".to_string()])));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn campaign_keys_reroute_peers_and_switch_on_a_fault() {
+        let dir = std::env::temp_dir().join(format!("corral-cfg-fault-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        let cfg = dir.join("zoo.cfg");
+        let load = |text: &str| {
+            std::fs::write(&cfg, text).ok();
+            Config::load(&cfg).map_err(|e| e.to_string())
+        };
+        let c = load("dataDir=/tmp/x\ncorral.peerConnectAddress.2=127.0.0.1:4000\ncorral.testFault=stale-sync\n");
+        assert_eq!(
+            c.as_ref().map(|c| c.peer_connect.get(&2).cloned()),
+            Ok(Some("127.0.0.1:4000".to_string()))
+        );
+        assert_eq!(
+            c.map(|c| c.test_fault),
+            Ok(Some(corral_consensus::Fault::StaleSync))
+        );
+        assert_eq!(load("dataDir=/tmp/x\n").map(|c| c.test_fault), Ok(None));
+        assert!(load("corral.testFault=everything\n").is_err());
+        assert!(load("corral.peerConnectAddress.2=nowhere\n").is_err());
         std::fs::remove_dir_all(&dir).ok();
     }
 

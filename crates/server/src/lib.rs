@@ -115,11 +115,14 @@ impl Server {
         let consensus = if ensemble {
             let members = members(&mut config)?;
             let c = Consensus::start_cluster(config.my_id, members, &paths, hub.clone(), timing)
-                .await?;
+                .await?
+                .with_fault(config.test_fault);
             c.tree().set_config(ensemble_config(&config));
             c
         } else {
-            let c = Consensus::start_standalone(config.my_id, &paths, hub.clone(), timing).await?;
+            let c = Consensus::start_standalone(config.my_id, &paths, hub.clone(), timing)
+                .await?
+                .with_fault(config.test_fault);
             c.wait_leader(Duration::from_secs(30)).await?;
             c.wait_caught_up(Duration::from_secs(600)).await?;
             c
@@ -226,7 +229,10 @@ fn members(config: &mut Config) -> Result<Members, ServerError> {
             config.client_port_address = ip;
         }
     }
-    let mut members = Members::default();
+    let mut members = Members {
+        connect: config.peer_connect.clone(),
+        ..Members::default()
+    };
     for p in &config.servers {
         let side = if p.observer {
             &mut members.observers

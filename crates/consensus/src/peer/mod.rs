@@ -23,6 +23,22 @@ pub(crate) use serve::{serve, PeerService};
 use crate::types::{SnapshotMeta, TypeConfig, Vote};
 use crate::ConsensusError;
 
+/// Where this server connects to each peer: the address the membership records,
+/// unless the configuration names another way there.
+#[derive(Debug, Clone, Default)]
+pub struct Dialer(std::sync::Arc<std::collections::BTreeMap<u64, String>>);
+
+impl Dialer {
+    pub fn new(overrides: std::collections::BTreeMap<u64, String>) -> Dialer {
+        Dialer(std::sync::Arc::new(overrides))
+    }
+
+    /// The address to connect to for peer `id`, whose membership entry says `recorded`.
+    pub fn address<'a>(&'a self, id: u64, recorded: &'a str) -> &'a str {
+        self.0.get(&id).map_or(recorded, String::as_str)
+    }
+}
+
 /// The largest frame a peer accepts: a batch of appended entries at most.
 const MAX_FRAME: u32 = 1 << 30;
 /// Snapshots travel in chunks of this size, so neither side holds a second copy in

@@ -13,15 +13,24 @@ use openraft::raft::{VoteRequest, VoteResponse};
 use tokio::io::BufWriter;
 use tokio::net::TcpStream;
 
-use super::{read_frame, write_frame, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
+use super::{read_frame, write_frame, Dialer, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
 use crate::types::{Snapshot, TypeConfig, Vote};
 
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Makes a client per peer from the address in its membership entry.
+/// Makes a client per peer from the address in its membership entry, or the one the
+/// dialer has for it.
 #[derive(Debug, Clone, Default)]
-pub struct TcpPeers;
+pub struct TcpPeers {
+    dialer: Dialer,
+}
+
+impl TcpPeers {
+    pub fn new(dialer: Dialer) -> TcpPeers {
+        TcpPeers { dialer }
+    }
+}
 
 impl RaftNetworkFactory<TypeConfig> for TcpPeers {
     type Network = TcpPeer;
@@ -29,7 +38,7 @@ impl RaftNetworkFactory<TypeConfig> for TcpPeers {
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> Self::Network {
         TcpPeer {
             target,
-            addr: node.addr.clone(),
+            addr: self.dialer.address(target, &node.addr).to_string(),
             conn: None,
         }
     }
