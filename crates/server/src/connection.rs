@@ -123,6 +123,10 @@ async fn read_body(
     rd.read_exact(&mut buf)
         .await
         .map_err(|_| FrameError::Closed)?;
+    // ZooKeeper's bytes_received_count: the length prefix and the packet.
+    crate::mntr::get()
+        .bytes_received
+        .fetch_add(4 + len as u64, Ordering::Relaxed);
     Ok(Bytes::from(buf))
 }
 
@@ -157,6 +161,9 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         tracing::warn!("closing connection from {peer}: malformed ConnectRequest");
         return;
     };
+    crate::mntr::get()
+        .connection_requests
+        .fetch_add(1, Ordering::Relaxed);
     let Some(admitted) = handshake::admit(&state, &connect, peer, &mut wr).await else {
         let _ = wr.shutdown().await;
         return;
@@ -466,6 +473,9 @@ async fn respond_loop(
             state.stats.request_done(took.as_micros() as u64);
             crate::metrics::request_done(op, write, took);
         }
+        crate::mntr::get()
+            .response_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         if out.send(Outbound::Frame(bytes)).await.is_err() {
             break;
         }

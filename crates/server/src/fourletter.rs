@@ -96,6 +96,7 @@ pub async fn answer(
         }
         "srst" => {
             state.stats.reset();
+            crate::mntr::get().reset();
             "Server stats reset.\n".to_string()
         }
         "dump" => dump(state, asker),
@@ -257,10 +258,12 @@ fn monitor(state: &ServerState, mode: &str) -> String {
 }
 
 /// mntr's keys and values: ZooKeeper's server gauges in the order ZooKeeper 3.8 prints
-/// them (quorum and leader keys where it puts them), then Corral's own. ZooKeeper
-/// follows these with several hundred internal pipeline metrics that have no
-/// counterpart here (compat/DIVERGENCES.md).
-pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static str, String)> {
+/// them (quorum and leader keys where it puts them), then its `ServerMetrics`
+/// (`crate::mntr`, docs/mntr.md), then Corral's own keys.
+pub(crate) fn monitor_values(
+    state: &ServerState,
+    mode: &str,
+) -> Vec<(std::borrow::Cow<'static, str>, String)> {
     let (min, avg, max) = state.stats.latency_ms();
     // Read what is needed and let go: the tree's lock holds up the log's apply step.
     let (ephemerals, nodes, data_size) = {
@@ -361,6 +364,9 @@ pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static s
         ("zk_min_client_response_size", "-1".into(), 'a'),
         ("zk_non_mtls_local_conn_count", n(0), 'a'),
         ("zk_quorum_size", n(status.voters as u64), 'q'),
+    ];
+    // Corral's own keys, after all of ZooKeeper's.
+    let extras: Vec<(&'static str, String, char)> = vec![
         // ZooKeeper 3.4's name, which ClickHouse Keeper's dashboards still read.
         ("zk_followers", n(status.followers as u64), 'l'),
         ("corral_raft_term", n(raft.term), 'a'),
@@ -368,14 +374,33 @@ pub(crate) fn monitor_values(state: &ServerState, mode: &str) -> Vec<(&'static s
         ("corral_raft_commit_index", n(raft.committed_index), 'a'),
         ("corral_raft_applied_index", n(raft.applied_index), 'a'),
     ];
-    rows.into_iter()
-        .filter(|(_, _, on)| match on {
-            'q' => quorum,
-            'l' => leads,
-            _ => true,
-        })
-        .map(|(k, v, _)| (k, v))
-        .collect()
+    let shown = |rows: Vec<(&'static str, String, char)>| {
+        rows.into_iter()
+            .filter(|(_, _, on)| match on {
+                'q' => quorum,
+                'l' => leads,
+                _ => true,
+            })
+            .map(|(k, v, _)| (k.into(), v))
+            .collect::<Vec<_>>()
+    };
+    let mut out = shown(rows);
+    // A leader keeps per-learner summaries for the servers it replicates to.
+    let learners: Vec<u64> = if leads {
+        let me = state.config.my_id;
+        state
+            .config
+            .servers
+            .iter()
+            .map(|p| p.id)
+            .filter(|id| *id != me)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    crate::mntr::get().dump(&learners, &mut out);
+    out.extend(shown(extras));
+    out
 }
 
 /// Open file descriptors of this process and its limit, from /proc.

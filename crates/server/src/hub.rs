@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard};
 
 use corral_consensus::ApplyObserver;
-use corral_tree::{DataTree, Event, OpResult, Txn, TxnOp, TxnResult};
+use corral_tree::{DataTree, Event, EventKind, OpResult, Txn, TxnOp, TxnResult};
 
 use crate::connection::ConnId;
 
@@ -134,6 +134,14 @@ impl ApplyObserver for Hub {
             }
             _ => {}
         }
+        if let TxnOp::CloseSession = txn.op {
+            // The session's ephemerals, deleted with it.
+            for e in events.iter().filter(|e| e.kind == EventKind::Deleted) {
+                crate::mntr::get().write(&e.path, 0);
+            }
+        } else if !matches!(result.result, OpResult::Error(_)) {
+            count_writes(&txn.op, &result.result);
+        }
         if !events.is_empty() {
             self.watches().trigger(events, result.zxid);
         }
@@ -141,10 +149,12 @@ impl ApplyObserver for Hub {
 
     fn fsync_took(&self, took: std::time::Duration) {
         metrics::histogram!("fsynctime").record(took.as_secs_f64() * 1000.0);
+        crate::mntr::get().fsync_ms.add(took.as_millis() as u64);
     }
 
     fn snapshot_taken(&self, _index: u64, _bytes: u64, took: std::time::Duration) {
         metrics::histogram!("snapshottime").record(took.as_secs_f64() * 1000.0);
+        crate::mntr::get().snapshot_ms.add(took.as_millis() as u64);
     }
 
     fn sessions_alive(&self, sessions: &[i64]) {
@@ -160,5 +170,27 @@ impl ApplyObserver for Hub {
         for (id, s) in tree.sessions() {
             sessions.track(id, s.timeout);
         }
+    }
+}
+
+/// mntr's write_per_namespace: each znode a successful transaction created, deleted
+/// or set, as ZooKeeper's DataTree counts them when it applies a transaction.
+fn count_writes(op: &TxnOp, result: &OpResult) {
+    let m = crate::mntr::get();
+    let len = |d: &Option<bytes::Bytes>| d.as_ref().map_or(0, |d| d.len() as u64);
+    match (op, result) {
+        (TxnOp::Create(c), OpResult::Created { path, .. } | OpResult::CreatedPlain { path }) => {
+            m.write(path, len(&c.data));
+        }
+        (TxnOp::Delete { path, .. } | TxnOp::Reap { path }, OpResult::Deleted) => {
+            m.write(path, 0);
+        }
+        (TxnOp::SetData { path, data, .. }, OpResult::DataSet { .. }) => m.write(path, len(data)),
+        (TxnOp::Multi(ops), OpResult::Multi(results)) => {
+            for (op, result) in ops.iter().zip(results) {
+                count_writes(op, result);
+            }
+        }
+        _ => {}
     }
 }

@@ -19,6 +19,7 @@ mod handshake;
 mod hub;
 mod listener;
 mod metrics;
+mod mntr;
 mod quorum;
 mod reaper;
 mod request;
@@ -112,12 +113,17 @@ impl Server {
             log_segment_bytes: config.log_segment_bytes,
         };
         let ensemble = config.is_ensemble();
+        // mntr's dbinittime: loading the snapshot and the log.
+        let db_init = Instant::now();
         let consensus = if ensemble {
             let members = members(&mut config)?;
             let c = Consensus::start_cluster(config.my_id, members, &paths, hub.clone(), timing)
                 .await?
                 .with_fault(config.test_fault);
-            c.tree().set_config(ensemble_config(&config));
+            let data = ensemble_config(&config);
+            // ZooKeeper counts its write of the config node in write_per_namespace.
+            mntr::get().write("/zookeeper/config", data.len() as u64);
+            c.tree().set_config(data);
             c
         } else {
             let c = Consensus::start_standalone(config.my_id, &paths, hub.clone(), timing)
@@ -127,6 +133,9 @@ impl Server {
             c.wait_caught_up(Duration::from_secs(600)).await?;
             c
         };
+        mntr::get()
+            .db_init_ms
+            .add(db_init.elapsed().as_millis() as u64);
         let addr = std::net::SocketAddr::new(config.client_port_address, config.client_port);
         let socket = tokio::net::TcpListener::bind(addr)
             .await

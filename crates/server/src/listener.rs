@@ -36,6 +36,9 @@ pub async fn run(
             let n = counts.entry(peer.ip()).or_insert(0);
             if limit > 0 && *n >= limit {
                 tracing::warn!("Too many connections from {} - max is {limit}", peer.ip());
+                crate::mntr::get()
+                    .connection_rejected
+                    .fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             *n += 1;

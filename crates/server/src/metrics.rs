@@ -141,10 +141,14 @@ pub fn request_done(op: OpCode, write: bool, took: Duration) {
     metrics::histogram!("corral_request_duration_seconds", "op" => label)
         .record(took.as_secs_f64());
     let ms = took.as_secs_f64() * 1000.0;
+    // mntr's summaries take whole milliseconds, as ZooKeeper records them.
+    let whole_ms = took.as_millis() as u64;
     if write {
         metrics::histogram!("updatelatency").record(ms);
+        crate::mntr::get().update_latency.add(whole_ms);
     } else {
         metrics::histogram!("readlatency").record(ms);
+        crate::mntr::get().read_latency.add(whole_ms);
     }
 }
 

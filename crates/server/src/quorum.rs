@@ -5,7 +5,10 @@
 //! are let in and served reads meanwhile; when the quorum is back they are dropped
 //! so they reconnect with full sessions.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+
+use corral_consensus::{Role, Status};
 
 use crate::ServerState;
 
@@ -22,12 +25,15 @@ pub fn serving(state: &ServerState) -> bool {
 pub async fn watch(state: Arc<ServerState>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut status = state.consensus.status();
     let mut was_serving = status.borrow().serving;
+    let mut elections = Elections::new(&state, &status.borrow());
     loop {
         tokio::select! {
             r = status.changed() => if r.is_err() { return },
             _ = stop.changed() => return,
         }
-        let serving = status.borrow_and_update().serving;
+        let now = status.borrow_and_update().clone();
+        elections.saw(&now);
+        let serving = now.serving;
         if serving == was_serving {
             continue;
         }
@@ -54,6 +60,42 @@ pub async fn watch(state: Arc<ServerState>, mut stop: tokio::sync::watch::Receiv
         }
         for id in dropped {
             state.hub.kick(id);
+        }
+    }
+}
+
+/// mntr's looking_count and election_time, from the role changes this server goes
+/// through: ZooKeeper counts each time a peer goes LOOKING and, when it leaves
+/// LOOKING, how long that took. A role change shorter than this task's wake-up can be
+/// missed; the consensus log's "LEADER ELECTION TOOK" line has every one.
+struct Elections {
+    looking_since: Option<std::time::Instant>,
+}
+
+impl Elections {
+    /// The server starts LOOKING (as a ZooKeeper peer does) when it starts.
+    fn new(state: &ServerState, now: &Status) -> Elections {
+        crate::mntr::get().looking.fetch_add(1, Relaxed);
+        let mut e = Elections {
+            looking_since: Some(state.started),
+        };
+        e.saw(now);
+        e
+    }
+
+    fn saw(&mut self, now: &Status) {
+        let m = crate::mntr::get();
+        match (now.role == Role::Looking, self.looking_since) {
+            (true, None) => {
+                m.looking.fetch_add(1, Relaxed);
+                self.looking_since = Some(now.since);
+            }
+            (false, Some(since)) => {
+                let took = now.since.saturating_duration_since(since);
+                m.election_ms.add(took.as_millis() as u64);
+                self.looking_since = None;
+            }
+            _ => {}
         }
     }
 }

@@ -194,6 +194,9 @@ pub async fn expire_loop(state: Arc<ServerState>, mut stop: tokio::sync::watch::
         let expired = state.hub.sessions().expired(Instant::now());
         for id in expired {
             tracing::info!("Expiring session 0x{id:x}, timeout exceeded");
+            crate::mntr::get()
+                .sessions_expired
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let txn = Txn {
                 session_id: id,
                 time: now_millis(),

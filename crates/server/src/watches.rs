@@ -230,6 +230,17 @@ impl WatchManager {
                     (event_type::NODE_DELETED, fired)
                 }
             };
+            // ZooKeeper's node_*_watch_count: watchers notified per change that had any.
+            if !fired.is_empty() {
+                let m = crate::mntr::get();
+                let summary = match event.kind {
+                    EventKind::Created => &m.node_created_watch,
+                    EventKind::DataChanged => &m.node_changed_watch,
+                    EventKind::ChildrenChanged => &m.node_children_watch,
+                    EventKind::Deleted => &m.node_deleted_watch,
+                };
+                summary.add(fired.len() as u64);
+            }
             for conn in fired {
                 self.send(conn, ty, &event.path, zxid);
             }
@@ -281,6 +292,9 @@ impl WatchManager {
             return;
         };
         let frame = notification(ty, path, zxid);
+        crate::mntr::get()
+            .watch_bytes
+            .fetch_add(frame.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if out.try_send(Outbound::Frame(frame)).is_err() {
             tracing::warn!("connection {conn} is not reading its watch events; closing it");
             let _ = out.try_send(Outbound::Close);

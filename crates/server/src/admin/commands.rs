@@ -280,7 +280,7 @@ fn leader(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
 fn monitor(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
     let mode = fourletter::mode(state).unwrap_or("looking");
     for (k, v) in fourletter::monitor_values(state, mode) {
-        let key = k.strip_prefix("zk_").unwrap_or(k);
+        let key = k.strip_prefix("zk_").unwrap_or(&k);
         out.insert(key.to_string(), typed(&v));
     }
 }

@@ -126,7 +126,10 @@ fn dispatch(
                     .add_standard(Table::Data, &r.path, conn.id);
             }
             match tree.node(&r.path) {
-                Some(n) => boxed(StatResponse { stat: n.stat() }),
+                Some(n) => {
+                    crate::mntr::get().read(&r.path, 0);
+                    boxed(StatResponse { stat: n.stat() })
+                }
                 None => Err(ErrorCode::NoNode),
             }
         }
@@ -206,6 +209,7 @@ fn get_data(
             .watches()
             .add_standard(Table::Data, &r.path, conn.id);
     }
+    crate::mntr::get().read(&r.path, node.data.as_ref().map_or(0, |d| d.len() as u64));
     Ok(GetDataResponse {
         data: node.data.clone(),
         stat: node.stat(),
@@ -225,6 +229,13 @@ fn children(
             .watches()
             .add_standard(Table::Child, &r.path, conn.id);
     }
+    // ZooKeeper counts the children's names (String.length) as the bytes read.
+    let names: u64 = node
+        .children
+        .iter()
+        .map(|c| c.encode_utf16().count() as u64)
+        .sum();
+    crate::mntr::get().read(&r.path, names);
     Ok((node.children.iter().cloned().collect(), node.stat()))
 }
 
