@@ -302,55 +302,6 @@ def check_text(key, zk_text, target_text):
         fail(key, problems, show_outputs(zk_text, target_text))
 
 
-# ZooKeeper's mntr (and the AdminServer's monitor) print, after the server's own gauges, some
-# 470 metrics of ZooKeeper's request-processor pipeline, JVM and per-namespace counters, in the
-# iteration order of Java hash maps. Corral has no such pipeline and does not print them
-# (compat/DIVERGENCES.md, "mntr's internal metrics"). The strict comparison still runs and
-# is reported as xfail when the only problems are those metrics; the server gauges below must
-# match exactly, keys, types and order.
-SERVER_GAUGES = {
-    "version", "server_state", "peer_state", "ephemerals_count", "num_alive_connections",
-    "avg_latency", "min_proposal_size", "outstanding_requests", "znode_count", "global_sessions",
-    "non_mtls_remote_conn_count", "last_client_response_size", "packets_sent", "packets_received",
-    "max_proposal_size", "max_client_response_size", "synced_followers",
-    "connection_drop_probability", "watch_count", "synced_non_voting_followers",
-    "synced_observers", "auth_failed_count", "min_latency", "max_file_descriptor_count",
-    "approximate_data_size", "open_file_descriptor_count", "last_proposal_size", "pending_syncs",
-    "leader_uptime", "local_sessions", "uptime", "max_latency", "outstanding_tls_handshake",
-    "learners", "min_client_response_size", "non_mtls_local_conn_count", "quorum_size",
-}
-INTERNAL_METRICS_REASON = (
-    "known divergence: ZooKeeper's mntr/monitor also carry ~470 metrics of its own request "
-    "pipeline, JVM and namespaces, which Corral does not have (DIVERGENCES.md); the server "
-    "gauges match")
-
-
-def server_gauges_only(text):
-    """mntr text without the lines of ZooKeeper's internal metrics."""
-    keep = [l for l in text.split("\n")
-            if not l.startswith("zk_") or l.split("\t")[0][3:] in SERVER_GAUGES]
-    return "\n".join(keep)
-
-
-def check_monitor_text(key, zk_text, target_text):
-    problems = text_problems(zk_text, target_text)
-    if not problems:
-        return
-    narrow = text_problems(server_gauges_only(zk_text), target_text)
-    if narrow:
-        fail(key, narrow, show_outputs(zk_text, target_text))
-    pytest.xfail("%s (%d lines differ)" % (INTERNAL_METRICS_REASON, len(problems)))
-
-
-def monitor_xfail(key, zk_json, tg_json):
-    """The admin monitor differs: fail unless only ZooKeeper's internal metrics are missing."""
-    narrow = {k: v for k, v in zk_json.items() if k in SERVER_GAUGES or k in ("command", "error")}
-    problems = json_problems(narrow, tg_json)
-    if problems:
-        fail(key, problems, "")
-    pytest.xfail(INTERNAL_METRICS_REASON)
-
-
 def test_structure_helpers():
     """The comparators themselves (no server): what passes and what is reported."""
     zk = "Zookeeper version: 3.8.0\nClients:\n /127.0.0.1:1[0](queued=0,recved=1,sent=0)\n\nMode: standalone\n"
@@ -700,10 +651,7 @@ def test_four_letter_word(pair, word):
     zk_out, tg_out = pair.word(word)
     record(pair.topology, word, zk_out, tg_out)
     assert zk_out is not None
-    if word == "mntr":
-        check_monitor_text("%s 4lw %s" % (pair.topology, word), zk_out, tg_out)
-    else:
-        check_text("%s 4lw %s" % (pair.topology, word), zk_out, tg_out)
+    check_text("%s 4lw %s" % (pair.topology, word), zk_out, tg_out)
 
 
 # ------------------------------------------------------------------ 3. AdminServer
@@ -724,8 +672,6 @@ def test_admin_command(pair, name):
     problems = json_problems(zk_json, tg_json)
     if tg_resp[0] != zk_resp[0]:
         problems.insert(0, "HTTP status %s, ZooKeeper %s" % (tg_resp[0], zk_resp[0]))
-    if problems and name == "monitor":
-        monitor_xfail(key, zk_json, tg_json)
     if problems:
         fail(key, problems, "--- zookeeper:\n%s\n--- target:\n%s" % (
             json.dumps(zk_json, indent=1)[:6000], json.dumps(tg_json, indent=1)[:6000]))
@@ -748,8 +694,6 @@ def test_admin_alias(pair, alias, name):
     problems = json_problems(zk_json, tg_json)
     if tg_json.get("command") != name:
         problems.insert(0, '"command" is %r, ZooKeeper answers %r' % (tg_json.get("command"), name))
-    if problems and name == "monitor":
-        monitor_xfail(key, zk_json, tg_json)
     if problems:
         fail(key, problems, "")
 
