@@ -328,12 +328,21 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
 
     /// Forgets entries up to `log_id`. Their segment files stay until autopurge, so
     /// that an older snapshot plus the log can still rebuild the tree. The purge
-    /// point is written to disk only when autopurge deletes segments: a stale one
-    /// after a crash just means a few entries that are still on disk are served again.
+    /// point is usually written to disk only when autopurge deletes segments: a stale
+    /// one after a crash just means a few entries that are still on disk are served
+    /// again. Not so when the purge point is an entry this log never had (a snapshot
+    /// from the leader, past the end of a lagging follower's log): the entries after
+    /// it leave a gap behind them, and a stale purge point on disk would have the
+    /// restart read into the gap. That purge point is written before the call returns,
+    /// so before any entry after it is appended.
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let purged = {
             let mut inner = self.lock();
+            let leaves_gap = !inner.entries.contains_key(&log_id.index);
             inner.state.last_purged = Some(log_id);
+            if leaves_gap {
+                inner.save_state()?;
+            }
             let keep = inner.entries.split_off(&(log_id.index + 1));
             std::mem::replace(&mut inner.entries, keep)
         };
