@@ -263,15 +263,8 @@ impl Cluster {
             for i in 0..self.members.len() {
                 modes.push(self.mode(i).await);
             }
-            let leaders: Vec<usize> = (0..modes.len())
-                .filter(|i| modes[*i].as_deref() == Some("leader"))
-                .collect();
-            let followers = modes
-                .iter()
-                .filter(|m| m.as_deref() == Some("follower"))
-                .count();
-            if leaders.len() == 1 && followers == modes.len() - 1 {
-                return Ok(leaders[0]);
+            if let Some(leader) = settled(&modes) {
+                return Ok(leader);
             }
             if tokio::time::Instant::now() > deadline {
                 return Err(ClusterError::NotReady(within, format!("modes {modes:?}")));
@@ -325,6 +318,19 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop_all();
     }
+}
+
+/// The leader's index when the `Mode:`s of an ensemble's voters show one leader and
+/// every other member following; `None` for a member that did not answer.
+pub fn settled(modes: &[Option<String>]) -> Option<usize> {
+    let leaders: Vec<usize> = (0..modes.len())
+        .filter(|i| modes[*i].as_deref() == Some("leader"))
+        .collect();
+    let followers = modes
+        .iter()
+        .filter(|m| m.as_deref() == Some("follower"))
+        .count();
+    (leaders.len() == 1 && followers + 1 == modes.len()).then(|| leaders[0])
 }
 
 fn newest_segment(dir: &Path) -> Result<Option<PathBuf>, ClusterError> {

@@ -75,14 +75,7 @@ fn dev_ensemble_comes_up_fails_over_and_cleans_up() {
     let ports: Vec<u16> = (0..3).map(|i| base + i).collect();
     let settled = |ports: &[u16]| -> Option<usize> {
         let modes: Vec<Option<String>> = ports.iter().map(|p| mode(*p)).collect();
-        let leaders: Vec<usize> = (0..modes.len())
-            .filter(|i| modes[*i].as_deref() == Some("leader"))
-            .collect();
-        let followers = modes
-            .iter()
-            .filter(|m| m.as_deref() == Some("follower"))
-            .count();
-        (leaders.len() == 1 && followers == ports.len() - 1).then(|| leaders[0])
+        corral_campaign::cluster::settled(&modes)
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     let leader = loop {

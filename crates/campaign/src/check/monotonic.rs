@@ -106,27 +106,11 @@ fn raise<'a>(seen: &mut Option<(i32, &'a RegisterOp)>, version: i32, op: &'a Reg
 mod tests {
     use super::*;
     use crate::check::registers::scale_tests::simulated;
-    use crate::check::registers::tests::reg;
-    use crate::history::{Outcome, RegisterCall};
+    use crate::check::registers::tests::{read_as, write};
+    use crate::history::RegisterCall;
 
     fn local(p: u32, t: (u64, u64), value: u64, version: i32) -> RegisterOp {
-        let ret = RegisterReturn::Read { value, version };
-        reg(
-            p,
-            (t.0, Some(t.1)),
-            RegisterCall::LocalRead,
-            Outcome::Ok(ret),
-        )
-    }
-
-    fn write(p: u32, t: (u64, u64), value: u64, version: i32) -> RegisterOp {
-        let ret = RegisterReturn::Written { version };
-        reg(
-            p,
-            (t.0, Some(t.1)),
-            RegisterCall::Write { value },
-            Outcome::Ok(ret),
-        )
+        read_as(RegisterCall::LocalRead, p, t, value, version)
     }
 
     #[test]

@@ -22,16 +22,22 @@ pub(crate) fn reg(
 }
 
 fn read(p: u32, t: (u64, u64), value: u64, version: i32) -> RegisterOp {
-    let ret = RegisterReturn::Read { value, version };
-    reg(
-        p,
-        (t.0, Some(t.1)),
-        RegisterCall::SyncRead,
-        Outcome::Ok(ret),
-    )
+    read_as(RegisterCall::SyncRead, p, t, value, version)
 }
 
-fn write(p: u32, t: (u64, u64), value: u64, version: i32) -> RegisterOp {
+/// A completed read of either kind that saw `value` at `version`.
+pub(crate) fn read_as(
+    call: RegisterCall,
+    p: u32,
+    t: (u64, u64),
+    value: u64,
+    version: i32,
+) -> RegisterOp {
+    let ret = RegisterReturn::Read { value, version };
+    reg(p, (t.0, Some(t.1)), call, Outcome::Ok(ret))
+}
+
+pub(crate) fn write(p: u32, t: (u64, u64), value: u64, version: i32) -> RegisterOp {
     let ret = RegisterReturn::Written { version };
     reg(
         p,
