@@ -84,6 +84,8 @@ impl Proxy {
 async fn accept(listener: TcpListener, upstream: SocketAddr, state: Arc<watch::Sender<State>>) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
+            // Out of descriptors, most likely: spinning would not free any.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
         };
         let _ = client.set_nodelay(true);
