@@ -6,12 +6,16 @@ ZooKeeper with its default JVM heap (zkServer.sh's 1000 MB, the JVM's default co
     bench/compare.py [--seconds 8] [--reps 3] [--topologies standalone,ensemble]
                      [--workloads create,set,get,mixed,watch,connect,ephemeral]
                      [--corral-bin target/release/corral] [--bench-bin target/release/corral-bench]
+                     [--large-tree 1000000]
+
+On a fresh machine it first installs ZooKeeper 3.8 from Debian (scripts/install-test-deps) and
+builds the release binaries; then every workload; then bench/large-tree.sh with --large-tree
+znodes (0 skips it).
 
 Both systems run at once; the repetitions interleave (ZooKeeper, Corral, ZooKeeper, ...), so a
 noisy neighbour hurts both alike. The load goes to the leader (the standalone server), with
 corral-bench's defaults: 4 sessions x 16 requests in flight, 100-byte values. Prints a table of
 medians with the ratio Corral / ZooKeeper, and with --json one JSON line per measurement.
-The large-tree measurements (1M znodes: RSS, disk, kill -9 to first read) are bench/large-tree.sh.
 """
 
 import argparse
@@ -65,10 +69,13 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--topologies", default="standalone,ensemble")
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
-    ap.add_argument("--corral-bin", default=failover.default_corral_bin())
-    ap.add_argument("--bench-bin", default=os.path.join(os.path.dirname(failover.default_corral_bin()), "corral-bench"))
+    ap.add_argument("--corral-bin", help="default: target/release/corral, built first")
+    ap.add_argument("--bench-bin", help="default: target/release/corral-bench, built first")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--large-tree", type=int, default=1000000,
+                    help="znodes for bench/large-tree.sh after the workloads; 0 skips it")
     args = ap.parse_args()
+    prepare(args)
     workloads = [w for w in args.workloads.split(",") if w]
     results = []  # (topology, workload, system, record)
     for topology in args.topologies.split(","):
@@ -97,6 +104,23 @@ def main():
             for e in ensembles:
                 e.close()
     print_table(results, workloads, args.topologies.split(","))
+    if args.large_tree > 0:
+        sys.stdout.flush()
+        env = dict(os.environ, N=str(args.large_tree))
+        subprocess.run([os.path.join(failover.REPO, "bench", "large-tree.sh")], env=env, check=True)
+
+
+def prepare(args):
+    """What a fresh machine lacks: ZooKeeper from Debian, and the release binaries."""
+    if not os.path.exists("/usr/share/zookeeper/bin/zkServer.sh"):
+        subprocess.run([os.path.join(failover.REPO, "scripts", "install-test-deps")], check=True)
+    if args.corral_bin is None or args.bench_bin is None:
+        # Always the release build: a debug one left by the tests would measure nothing useful.
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "corral", "-p", "corral-bench"],
+                       cwd=failover.REPO, check=True)
+        release = os.path.join(failover.REPO, "target", "release")
+        args.corral_bin = args.corral_bin or os.path.join(release, "corral")
+        args.bench_bin = args.bench_bin or os.path.join(release, "corral-bench")
 
 
 def print_table(results, workloads, topologies):
