@@ -5,15 +5,16 @@
 //! to the shared tree and tells an observer what changed (`state_machine`), and the
 //! peer network (`network` for a standalone node; `peer`, TCP between the servers of
 //! an ensemble), a follower's link to the leader for its clients' writes (`forward`),
-//! and the node's place in the ensemble (`roles`). Everything above talks to
-//! [`Consensus`], which takes a transaction on any server and returns its result once
-//! it is applied on that server. A standalone server is a one-voter cluster on this
-//! same path.
+//! and the node's place in the ensemble (`roles`), and what the consensus path reports
+//! for mntr (`measure`). Everything above talks to [`Consensus`], which takes a
+//! transaction on any server and returns its result once it is applied on that server.
+//! A standalone server is a one-voter cluster on this same path.
 
 mod election;
 mod forward;
 pub mod inspect;
 pub mod log_store;
+mod measure;
 
 pub mod network;
 pub mod peer;
@@ -31,6 +32,7 @@ use openraft::impls::BasicNode;
 use openraft::Config;
 
 use election::LeaderContact;
+pub use measure::Measure;
 use roles::Kind;
 pub use roles::{Role, Status};
 pub use state_machine::ApplyObserver;
@@ -112,6 +114,7 @@ pub struct Consensus {
     status: tokio::sync::watch::Receiver<Status>,
     dialer: peer::Dialer,
     fault: Option<Fault>,
+    observer: Arc<dyn ApplyObserver>,
 }
 
 /// A deliberate bug, switched on only to show that the fault campaign's checkers
@@ -271,7 +274,8 @@ impl Consensus {
             let service = peer::PeerService {
                 raft: raft.clone(),
                 contact: contact.clone(),
-                observer,
+                observer: observer.clone(),
+                replicated: Arc::new(measure::Replicated::new()),
             };
             tokio::spawn(peer::serve(listener, service, peers_stopped.clone()));
         }
@@ -325,6 +329,7 @@ impl Consensus {
             status,
             dialer,
             fault: None,
+            observer,
         })
     }
 
@@ -374,7 +379,7 @@ impl Consensus {
     > {
         let (leader, addr) = self.leader().await?;
         if leader == self.id {
-            let local = append_local(&self.raft, txn).await?;
+            let local = append_local(&self.raft, &self.observer, txn, true).await?;
             return Ok(futures::future::Either::Left(local));
         }
         let answer = self
@@ -382,13 +387,21 @@ impl Consensus {
             .request(leader, &addr, |id| peer::PeerRequest::Forward { id, txn })
             .await?;
         let applied = self.applied.clone();
+        let observer = self.observer.clone();
         Ok(futures::future::Either::Right(async move {
             let lost = || ConsensusError::Unavailable(format!("lost the link to leader {leader}"));
             let result = match answer.await.map_err(|_| lost())? {
                 peer::PeerResponse::Forwarded { result, .. } => result?,
                 _ => return Err(lost()),
             };
+            // The leader answers once it has committed (and applied) the write: from
+            // here this server knows it is committed and waits to apply it.
+            let committed = std::time::Instant::now();
             wait_applied(applied, result.zxid as u64).await?;
+            observer.measured(Measure::CommitApplied {
+                local: true,
+                took: committed.elapsed(),
+            });
             Ok(result)
         }))
     }
@@ -619,23 +632,45 @@ struct StartAs {
 
 /// Appends to this node's log, which must be the leader's, and returns a future for
 /// the result once applied. Transactions appended one after another keep that order.
+/// `local`: the transaction comes from this server's own clients, not a follower's.
 pub(crate) async fn append_local(
     raft: &Raft,
+    observer: &Arc<dyn ApplyObserver>,
     txn: Txn,
+    local: bool,
 ) -> Result<
     impl std::future::Future<Output = Result<TxnResult, ConsensusError>> + Send + 'static,
     ConsensusError,
 > {
     use openraft::errors::ClientWriteError;
     let (responder, committed, result) = openraft::impls::ProgressResponder::new();
+    let proposed = std::time::Instant::now();
     raft.client_write_ff(txn, Some(responder))
         .await
         .map_err(|e| ConsensusError::Unavailable(e.to_string()))?;
+    observer.measured(Measure::Proposed {
+        took: proposed.elapsed(),
+    });
+    let observer = observer.clone();
     Ok(async move {
-        // openraft reports the commit before the apply; the apply is what we wait
-        // for, but the commit receiver must live until then.
-        let _committed = committed;
-        match result.await {
+        // openraft reports the commit before the apply. The apply is what we wait
+        // for; the commit is only timed (it fails at once if openraft drops it, and
+        // then the result tells what happened).
+        let committed_at = committed.await.ok().map(|_| {
+            let at = std::time::Instant::now();
+            observer.measured(Measure::Committed {
+                since_proposed: at.saturating_duration_since(proposed),
+            });
+            at
+        });
+        let result = result.await;
+        if let (Some(at), Ok(Ok(_))) = (committed_at, &result) {
+            observer.measured(Measure::CommitApplied {
+                local,
+                took: at.elapsed(),
+            });
+        }
+        match result {
             Ok(Ok(resp)) => Ok(resp.data),
             Ok(Err(ClientWriteError::ForwardToLeader(f))) => Err(ConsensusError::NotLeader {
                 leader: f.leader_id,

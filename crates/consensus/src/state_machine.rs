@@ -35,6 +35,10 @@ pub trait ApplyObserver: Send + Sync + 'static {
 
     /// On the leader: another server heard from these sessions' clients.
     fn sessions_alive(&self, _sessions: &[i64]) {}
+
+    /// A step of the consensus path was measured (proposals, acks, commits; see
+    /// `Measure`). Called once per transaction and step, so it must be cheap.
+    fn measured(&self, _m: crate::Measure) {}
 }
 
 /// Where snapshots go and how many to keep.
@@ -224,6 +228,9 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
                 let (result, events) = apply_entry(&mut tree, &entry, &mut self.membership);
                 if let EntryPayload::Normal(txn) = &entry.payload {
                     self.observer.applied(&tree, txn, &result, &events);
+                    self.observer.measured(crate::Measure::Applied {
+                        since_stamped: crate::measure::since_stamped(txn),
+                    });
                 }
                 self.last_applied = Some(entry.log_id);
                 result

@@ -1,7 +1,7 @@
 //! The operations surface against real server processes: Prometheus /metrics (checked
 //! by promtool, and moving with traffic), the AdminServer's JSON commands, the
 //! readiness probe, JSON logs and log files, and the election lines operators grep
-//! for in a 3-node run.
+//! for in a 3-node run, and mntr's proposal, ack and commit metrics in one.
 
 mod support;
 
@@ -286,4 +286,84 @@ fn regex_like_election_line(log: &str, state: &str) -> bool {
             words.next().is_some_and(|n| n.parse::<u64>().is_ok()) && words.next() == Some("MS")
         })
     })
+}
+
+/// mntr's value for `key` (0 if absent or not a number).
+fn mntr_value(port: u16, key: &str) -> f64 {
+    let text = four(port, "mntr").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('\t'))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mntr_measures_proposals_acks_and_commits() {
+    let ensemble = Ensemble::start(3, 0, "");
+    let leader = ensemble.wait_settled();
+    let follower = (leader + 1) % 3;
+    let port = |i: usize| ensemble.members[i].server.port;
+    // Writes from the leader's own clients and from a follower's, which forwards.
+    for (i, at) in [leader, follower].into_iter().enumerate() {
+        let client = within("connect", Client::connect(&ensemble.addr(at)))
+            .await
+            .expect("connect");
+        for n in 0..5 {
+            let path = format!("/mntr{i}-{n}");
+            let made = client.create(
+                &path,
+                b"x",
+                &CreateMode::Persistent.with_acls(Acls::anyone_all()),
+            );
+            within("create", made).await.expect("create");
+        }
+    }
+    // The followers learn the last commits with the leader's next AppendEntries,
+    // and apply them after.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let other = (leader + 2) % 3;
+    for i in [follower, other] {
+        while mntr_value(port(i), "zk_learner_commit_received_count") < 10.0
+            || mntr_value(port(i), "zk_cnt_propagation_latency") < 12.0
+        {
+            assert!(
+                Instant::now() < deadline,
+                "commits did not reach server {i}:\n{}",
+                four(port(i), "mntr").unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let at_least = |i: usize, key: &str, n: f64| {
+        let v = mntr_value(port(i), key);
+        assert!(v >= n, "server {i}: {key} is {v}, expected at least {n}");
+    };
+    // The leader proposes and commits every write (and the sessions' creation).
+    at_least(leader, "zk_proposal_count", 12.0);
+    at_least(leader, "zk_commit_count", 12.0);
+    at_least(leader, "zk_cnt_quorum_ack_latency", 12.0);
+    at_least(leader, "zk_cnt_proposal_process_time", 12.0);
+    at_least(leader, "zk_cnt_local_write_committed_time_ms", 5.0);
+    at_least(leader, "zk_cnt_server_write_committed_time_ms", 5.0);
+    at_least(leader, "zk_cnt_propagation_latency", 12.0);
+    at_least(leader, "zk_cnt_unavailable_time", 1.0);
+    at_least(leader, "zk_cnt_leader_unavailable_time", 1.0);
+    assert_eq!(
+        mntr_value(port(leader), "zk_learner_proposal_received_count"),
+        0.0
+    );
+    for i in [follower, other] {
+        at_least(i, "zk_learner_proposal_received_count", 12.0);
+        at_least(i, "zk_learner_commit_received_count", 10.0);
+        at_least(i, "zk_cnt_proposal_latency", 12.0);
+        at_least(i, "zk_cnt_proposal_ack_creation_latency", 12.0);
+        at_least(i, "zk_cnt_commit_propagation_latency", 10.0);
+        at_least(i, "zk_cnt_unavailable_time", 1.0);
+        assert_eq!(mntr_value(port(i), "zk_proposal_count"), 0.0);
+    }
+    at_least(follower, "zk_cnt_local_write_committed_time_ms", 5.0);
+    // srst zeroes them, as ZooKeeper's resetAll does.
+    assert!(four(port(leader), "srst").is_some());
+    assert_eq!(mntr_value(port(leader), "zk_proposal_count"), 0.0);
+    assert_eq!(mntr_value(port(leader), "zk_cnt_quorum_ack_latency"), 0.0);
 }

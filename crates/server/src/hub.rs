@@ -157,6 +157,10 @@ impl ApplyObserver for Hub {
         crate::mntr::get().snapshot_ms.add(took.as_millis() as u64);
     }
 
+    fn measured(&self, m: corral_consensus::Measure) {
+        crate::mntr::get().measured(m);
+    }
+
     fn sessions_alive(&self, sessions: &[i64]) {
         let mut table = self.sessions();
         for id in sessions {

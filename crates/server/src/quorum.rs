@@ -68,8 +68,15 @@ pub async fn watch(state: Arc<ServerState>, mut stop: tokio::sync::watch::Receiv
 /// through: ZooKeeper counts each time a peer goes LOOKING and, when it leaves
 /// LOOKING, how long that took. A role change shorter than this task's wake-up can be
 /// missed; the consensus log's "LEADER ELECTION TOOK" line has every one.
+///
+/// Also unavailable_time and leader_unavailable_time: ZooKeeper times each stretch
+/// from the peer's start or the end of its last role to being in BROADCAST again
+/// (synced and serving), and counts it as the leader's too when it then leads. Here a
+/// stretch is the time this server is not serving (no leader, or leading without a
+/// quorum), from its start or the moment it stopped serving to serving again.
 struct Elections {
     looking_since: Option<std::time::Instant>,
+    unavailable_since: Option<std::time::Instant>,
 }
 
 impl Elections {
@@ -78,6 +85,7 @@ impl Elections {
         crate::mntr::get().looking.fetch_add(1, Relaxed);
         let mut e = Elections {
             looking_since: Some(state.started),
+            unavailable_since: Some(state.started),
         };
         e.saw(now);
         e
@@ -94,6 +102,19 @@ impl Elections {
                 let took = now.since.saturating_duration_since(since);
                 m.election_ms.add(took.as_millis() as u64);
                 self.looking_since = None;
+            }
+            _ => {}
+        }
+        let serving = now.serving && now.role != Role::Looking;
+        match (serving, self.unavailable_since) {
+            (false, None) => self.unavailable_since = Some(std::time::Instant::now()),
+            (true, Some(since)) => {
+                let took = since.elapsed().as_millis() as u64;
+                m.unavailable_ms.add(took);
+                if now.role == Role::Leader {
+                    m.leader_unavailable_ms.add(took);
+                }
+                self.unavailable_since = None;
             }
             _ => {}
         }

@@ -12,9 +12,14 @@ use tokio::sync::mpsc;
 
 use super::{read_frame, write_queued, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
 
+use openraft::raft::AppendEntriesRequest;
+use openraft::EntryPayload;
+
 use crate::election::LeaderContact;
+use crate::measure::{since_millis, Replicated};
 use crate::types::{Raft, Snapshot};
 use crate::ApplyObserver;
+use crate::Measure;
 
 /// The largest snapshot a follower accepts from a leader; far above any tree that fits
 /// in memory, but it keeps a bad length from allocating without bound.
@@ -28,6 +33,8 @@ pub(crate) struct PeerService {
     pub raft: Raft,
     pub contact: Arc<LeaderContact>,
     pub observer: Arc<dyn ApplyObserver>,
+    /// The leader's transactions received and not yet known committed, for mntr.
+    pub replicated: Arc<Replicated>,
 }
 
 /// Answers peers until `stop` turns true.
@@ -85,8 +92,15 @@ async fn read_requests(
                 let from = rpc.vote.leader_id().node_id;
                 service.contact.heard(from);
                 *leader = Some(from);
+                let received = proposals_received(&rpc, service);
+                let commit = rpc.leader_commit.map_or(0, |l| l.index);
                 Some(match raft.append_entries(rpc).await {
-                    Ok(r) => PeerResponse::Append(r),
+                    Ok(r) => {
+                        if r.is_success() {
+                            acked(received, commit, service);
+                        }
+                        PeerResponse::Append(r)
+                    }
                     Err(e) => PeerResponse::Refused(e.to_string()),
                 })
             }
@@ -116,7 +130,7 @@ async fn read_requests(
             PeerRequest::Forward { id, txn } => {
                 // Appended before the next frame is read: a session's writes enter the
                 // log in the order its server forwarded them.
-                let appended = crate::append_local(raft, txn).await;
+                let appended = crate::append_local(raft, &service.observer, txn, false).await;
                 let out = out.clone();
                 tokio::spawn(async move {
                     let result = match appended {
@@ -152,6 +166,46 @@ async fn read_requests(
             out.send(answer).await.map_err(|_| closed())?;
         }
     }
+}
+
+/// The leader's transactions in an AppendEntries, as they arrive (ZooKeeper's
+/// PROPOSAL packets): measured and remembered until their commit arrives. Returns the
+/// range of log indexes they span.
+#[allow(clippy::reversed_empty_ranges)]
+fn proposals_received(
+    rpc: &AppendEntriesRequest<crate::types::TypeConfig>,
+    service: &PeerService,
+) -> std::ops::RangeInclusive<u64> {
+    for entry in &rpc.entries {
+        if let EntryPayload::Normal(txn) = &entry.payload {
+            service.observer.measured(Measure::ProposalReceived {
+                since_stamped: since_millis(txn.time),
+            });
+            service.replicated.received(entry.log_id.index, txn.time);
+        }
+    }
+    match (rpc.entries.first(), rpc.entries.last()) {
+        (Some(first), Some(last)) => first.log_id.index..=last.log_id.index,
+        // Nothing received: an empty range.
+        _ => 1..=0,
+    }
+}
+
+/// openraft answers an AppendEntries once its entries are flushed to this server's
+/// log: the answer is the ack (ZooKeeper's SendAckRequestProcessor). The request's
+/// commit index is the leader's COMMIT for every transaction it passes.
+fn acked(received: std::ops::RangeInclusive<u64>, commit: u64, service: &PeerService) {
+    let (observer, replicated) = (&service.observer, &service.replicated);
+    for time in received.filter_map(|i| replicated.time(i)) {
+        observer.measured(Measure::ProposalAcked {
+            since_stamped: since_millis(time),
+        });
+    }
+    replicated.commit(commit, |time| {
+        observer.measured(Measure::CommitReceived {
+            since_stamped: since_millis(time),
+        })
+    });
 }
 
 /// Reads the chunk frames of one snapshot into one buffer.

@@ -7,7 +7,8 @@
 //!
 //! Values are Corral's own measurements where Corral does the same thing (request
 //! latencies, fsync and snapshot times, bytes, connections, watch triggers, per-
-//! namespace bytes, elections, expired sessions). Metrics of ZooKeeper machinery that
+//! namespace bytes, elections, expired sessions, unavailable time, and the proposal,
+//! ack and commit steps the consensus layer reports through `measured`). Metrics of ZooKeeper machinery that
 //! Corral does not have (its request-processor pipeline, the JVM, Netty, throttling,
 //! TLS, DIFF/SNAP learner sync) stay at zero, which is true for Corral. Which is which
 //! is the table in docs/mntr.md. Recording is atomics only; a namespace seen for the
@@ -21,6 +22,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{LazyLock, RwLock};
+
+use corral_consensus::Measure;
 
 pub use summary::{Percentile, Summary};
 
@@ -36,6 +39,16 @@ pub enum Kind {
 pub struct Metrics {
     pub read_latency: Percentile,
     pub update_latency: Percentile,
+    pub local_write_committed_ms: Percentile,
+    pub server_write_committed_ms: Percentile,
+    pub quorum_ack_latency: Percentile,
+    pub commit_propagation_latency: Percentile,
+    pub proposal_ack_creation_latency: Percentile,
+    pub proposal_latency: Percentile,
+    pub propagation_latency: Percentile,
+    pub proposal_process_ms: Summary,
+    pub unavailable_ms: Summary,
+    pub leader_unavailable_ms: Summary,
     pub fsync_ms: Summary,
     pub snapshot_ms: Summary,
     pub election_ms: Summary,
@@ -51,6 +64,10 @@ pub struct Metrics {
     pub connection_rejected: AtomicU64,
     pub looking: AtomicU64,
     pub sessions_expired: AtomicU64,
+    pub proposals: AtomicU64,
+    pub commits: AtomicU64,
+    pub learner_proposals: AtomicU64,
+    pub learner_commits: AtomicU64,
     pub reads: Namespaces,
     pub writes: Namespaces,
 }
@@ -150,10 +167,49 @@ impl Metrics {
         }
     }
 
+    /// A step of the consensus path (docs/mntr.md says which ZooKeeper metric each
+    /// is). Times are whole milliseconds, as ZooKeeper's clock gives them.
+    pub fn measured(&self, m: Measure) {
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        let stamped = |p: &Percentile, since: Option<u64>| {
+            if let Some(v) = since {
+                p.add(v);
+            }
+        };
+        match m {
+            Measure::Proposed { took } => {
+                self.proposals.fetch_add(1, Relaxed);
+                self.proposal_process_ms.add(ms(took));
+            }
+            Measure::Committed { since_proposed } => {
+                self.commits.fetch_add(1, Relaxed);
+                self.quorum_ack_latency.add(ms(since_proposed));
+            }
+            Measure::CommitApplied { local: true, took } => {
+                self.local_write_committed_ms.add(ms(took))
+            }
+            Measure::CommitApplied { local: false, took } => {
+                self.server_write_committed_ms.add(ms(took))
+            }
+            Measure::ProposalReceived { since_stamped } => {
+                self.learner_proposals.fetch_add(1, Relaxed);
+                stamped(&self.proposal_latency, since_stamped);
+            }
+            Measure::ProposalAcked { since_stamped } => {
+                stamped(&self.proposal_ack_creation_latency, since_stamped)
+            }
+            Measure::CommitReceived { since_stamped } => {
+                self.learner_commits.fetch_add(1, Relaxed);
+                stamped(&self.commit_propagation_latency, since_stamped);
+            }
+            Measure::Applied { since_stamped } => stamped(&self.propagation_latency, since_stamped),
+        }
+    }
+
     /// srst: ZooKeeper's `ServerStats.reset` calls `ServerMetrics.resetAll`, which
     /// zeroes counters and summaries but keeps the keys.
     pub fn reset(&self) {
-        for p in [&self.read_latency, &self.update_latency] {
+        for p in self.percentiles() {
             p.reset();
         }
         for s in self.summaries() {
@@ -166,8 +222,25 @@ impl Metrics {
         self.writes.reset();
     }
 
-    fn summaries(&self) -> [&Summary; 8] {
+    fn percentiles(&self) -> [&Percentile; 9] {
         [
+            &self.read_latency,
+            &self.update_latency,
+            &self.local_write_committed_ms,
+            &self.server_write_committed_ms,
+            &self.quorum_ack_latency,
+            &self.commit_propagation_latency,
+            &self.proposal_ack_creation_latency,
+            &self.proposal_latency,
+            &self.propagation_latency,
+        ]
+    }
+
+    fn summaries(&self) -> [&Summary; 11] {
+        [
+            &self.proposal_process_ms,
+            &self.unavailable_ms,
+            &self.leader_unavailable_ms,
             &self.fsync_ms,
             &self.snapshot_ms,
             &self.election_ms,
@@ -179,8 +252,12 @@ impl Metrics {
         ]
     }
 
-    fn counters(&self) -> [&AtomicU64; 7] {
+    fn counters(&self) -> [&AtomicU64; 11] {
         [
+            &self.proposals,
+            &self.commits,
+            &self.learner_proposals,
+            &self.learner_commits,
             &self.bytes_received,
             &self.response_bytes,
             &self.watch_bytes,
@@ -200,6 +277,10 @@ impl Metrics {
             "connection_rejected" => &self.connection_rejected,
             "looking_count" => &self.looking,
             "stale_sessions_expired" => &self.sessions_expired,
+            "proposal_count" => &self.proposals,
+            "commit_count" => &self.commits,
+            "learner_proposal_received_count" => &self.learner_proposals,
+            "learner_commit_received_count" => &self.learner_commits,
             _ => return None,
         })
     }
@@ -214,16 +295,26 @@ impl Metrics {
             "node_deleted_watch_count" => &self.node_deleted_watch,
             "node_changed_watch_count" => &self.node_changed_watch,
             "node_children_watch_count" => &self.node_children_watch,
+            "proposal_process_time" => &self.proposal_process_ms,
+            "unavailable_time" => &self.unavailable_ms,
+            "leader_unavailable_time" => &self.leader_unavailable_ms,
             _ => return None,
         })
     }
 
     fn percentile(&self, name: &str) -> Option<&Percentile> {
-        match name {
-            "readlatency" => Some(&self.read_latency),
-            "updatelatency" => Some(&self.update_latency),
-            _ => None,
-        }
+        Some(match name {
+            "readlatency" => &self.read_latency,
+            "updatelatency" => &self.update_latency,
+            "local_write_committed_time_ms" => &self.local_write_committed_ms,
+            "server_write_committed_time_ms" => &self.server_write_committed_ms,
+            "quorum_ack_latency" => &self.quorum_ack_latency,
+            "commit_propagation_latency" => &self.commit_propagation_latency,
+            "proposal_ack_creation_latency" => &self.proposal_ack_creation_latency,
+            "proposal_latency" => &self.proposal_latency,
+            "propagation_latency" => &self.propagation_latency,
+            _ => return None,
+        })
     }
 
     /// Appends ZooKeeper's metrics, `zk_`-prefixed, in its order. `learners`: on the
