@@ -56,11 +56,29 @@ pub struct Cluster {
     corral: PathBuf,
 }
 
+/// Servers' ports come from below the kernel's ephemeral range (32768 and up by
+/// default), which port 0 and every outgoing connection draw from: a port found free
+/// there can be taken by a proxy or by a client's socket before the server binds it,
+/// or while a killed server waits to be restarted.
+const SERVER_PORTS: std::ops::Range<u16> = 20000..32000;
+
+static NEXT_PORT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 fn free_port() -> Result<u16, ClusterError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(io("finding a free port"))
+    let span = u32::from(SERVER_PORTS.end - SERVER_PORTS.start);
+    // Campaigns in other processes start elsewhere in the range.
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let step = NEXT_PORT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = SERVER_PORTS.start + ((start + step) % span) as u16;
+        if std::net::TcpListener::bind(loopback(port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(ClusterError::Io {
+        what: format!("finding a free port in {SERVER_PORTS:?}"),
+        source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+    })
 }
 
 fn loopback(port: u16) -> SocketAddr {

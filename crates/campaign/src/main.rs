@@ -142,19 +142,30 @@ async fn sweep(seeds: Vec<u64>, parallel: usize, common: &Common) -> Result<bool
                 match run(&spec).await {
                     Ok(r) => {
                         eprintln!("{}", row(&r));
-                        reports.push(r);
+                        reports.push(Ok(r));
                     }
-                    Err(e) => return Err(format!("seed {seed}: {e}")),
+                    // A seed that could not run is a failed seed, not the end of the sweep.
+                    Err(e) => {
+                        eprintln!("| {seed} | could not run: {e} |");
+                        reports.push(Err((seed, e.to_string())));
+                    }
                 }
             }
             Ok::<_, String>(reports)
         }));
     }
     let mut all = Vec::new();
+    let mut broken = Vec::new();
     for t in tasks {
-        all.extend(t.await.map_err(|e| e.to_string())??);
+        for r in t.await.map_err(|e| e.to_string())?? {
+            match r {
+                Ok(r) => all.push(r),
+                Err(e) => broken.push(e),
+            }
+        }
     }
     all.sort_by_key(|r| r.seed);
+    broken.sort();
     let mut table = String::from(
         "| seed | faults | by kind | operations | unknown | lost acked | violations |\n|---|---|---|---|---|---|---|\n",
     );
@@ -176,10 +187,13 @@ async fn sweep(seeds: Vec<u64>, parallel: usize, common: &Common) -> Result<bool
         all.len(),
         bad.len()
     ));
+    for (seed, e) in &broken {
+        table.push_str(&format!("\nseed {seed} could not run: {e}\n"));
+    }
     println!("{table}");
     let _ = std::fs::create_dir_all(&common.out);
     let _ = std::fs::write(common.out.join("summary.md"), &table);
-    Ok(bad.is_empty())
+    Ok(bad.is_empty() && broken.is_empty())
 }
 
 fn main() -> ExitCode {
