@@ -64,7 +64,7 @@ const SERVER_PORTS: std::ops::Range<u16> = 20000..32000;
 
 static NEXT_PORT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-fn free_port() -> Result<u16, ClusterError> {
+pub fn free_port() -> Result<u16, ClusterError> {
     let span = u32::from(SERVER_PORTS.end - SERVER_PORTS.start);
     // Campaigns in other processes start elsewhere in the range.
     let start = std::process::id().wrapping_mul(7919) % span;

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,11 +16,10 @@ use tokio::sync::watch;
 
 pub mod ensemble;
 
+/// A free loopback port below the kernel's ephemeral range, so that no client socket
+/// takes it while a killed server waits to be restarted on it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
+    corral_campaign::cluster::free_port().expect("no free loopback port")
 }
 
 pub fn four(port: u16, word: &str) -> Option<String> {
