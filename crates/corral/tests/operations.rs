@@ -75,15 +75,10 @@ fn with_http(extra: &str) -> (ServerProcess, u16, u16) {
     (server, admin, metrics)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_pass_promtool_and_move_with_traffic() {
-    let (server, _, metrics) = with_http("");
-    let before = http_get(metrics, "/metrics").1;
-    let client = within("connect", Client::connect(&server.addr()))
-        .await
-        .expect("connect");
-    for n in 0..5 {
-        let path = format!("/m{n}");
+/// Creates `prefix0` .. `prefix{n-1}`.
+async fn create_nodes(client: &Client, prefix: &str, n: usize) {
+    for k in 0..n {
+        let path = format!("{prefix}{k}");
         let made = client.create(
             &path,
             b"x",
@@ -91,6 +86,16 @@ async fn metrics_pass_promtool_and_move_with_traffic() {
         );
         within("create", made).await.expect("create");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_pass_promtool_and_move_with_traffic() {
+    let (server, _, metrics) = with_http("");
+    let before = http_get(metrics, "/metrics").1;
+    let client = within("connect", Client::connect(&server.addr()))
+        .await
+        .expect("connect");
+    create_nodes(&client, "/m", 5).await;
     within("get", client.get_data("/m0")).await.expect("get");
     let after = http_get(metrics, "/metrics").1;
     promtool(&after);
@@ -308,15 +313,7 @@ async fn mntr_measures_proposals_acks_and_commits() {
         let client = within("connect", Client::connect(&ensemble.addr(at)))
             .await
             .expect("connect");
-        for n in 0..5 {
-            let path = format!("/mntr{i}-{n}");
-            let made = client.create(
-                &path,
-                b"x",
-                &CreateMode::Persistent.with_acls(Acls::anyone_all()),
-            );
-            within("create", made).await.expect("create");
-        }
+        create_nodes(&client, &format!("/mntr{i}-"), 5).await;
     }
     // The followers learn the last commits with the leader's next AppendEntries,
     // and apply them after.
