@@ -253,6 +253,8 @@ impl Consensus {
             autopurge: paths.autopurge,
             log: recovered.log.clone(),
         };
+        // Nothing writes a snapshot yet: what a .tmp is now, a crash left behind.
+        corral_storage::snapshot::remove_temporaries(&paths.snapshots);
         if paths.autopurge {
             store.purge();
         }

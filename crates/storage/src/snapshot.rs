@@ -137,13 +137,21 @@ pub fn list(dir: &Path) -> Vec<(u64, PathBuf)> {
     out
 }
 
-/// Keeps the newest `keep` snapshots and deletes the rest (and stray temporaries).
-/// Returns the index of the oldest snapshot kept.
+/// Keeps the newest `keep` snapshots and deletes the rest. Returns the index of the
+/// oldest snapshot kept. Temporaries are left alone: one may be a snapshot another
+/// thread is writing right now (a follower installing the leader's while it takes its
+/// own), and deleting it fails that write.
 pub fn retain(dir: &Path, keep: usize) -> Result<Option<u64>, StorageError> {
     let all = list(dir);
     for (_, path) in all.iter().skip(keep.max(1)) {
         std::fs::remove_file(path).map_err(|e| StorageError::io(path, e))?;
     }
+    Ok(all.iter().take(keep.max(1)).next_back().map(|(i, _)| *i))
+}
+
+/// Deletes the temporaries a crash left behind. Only at start, before anything
+/// writes a snapshot.
+pub fn remove_temporaries(dir: &Path) {
     if let Ok(read) = std::fs::read_dir(dir) {
         for e in read.filter_map(|e| e.ok()) {
             if e.file_name().to_string_lossy().ends_with(".snap.tmp") {
@@ -151,12 +159,37 @@ pub fn retain(dir: &Path, keep: usize) -> Result<Option<u64>, StorageError> {
             }
         }
     }
-    Ok(all.iter().take(keep.max(1)).next_back().map(|(i, _)| *i))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Campaign seed 67: a follower's autopurge (after its own snapshot) deleted the
+    /// temporary of the leader's snapshot it was installing; the rename failed and
+    /// openraft stopped for good, so the server never caught up again.
+    #[test]
+    fn campaign_seed_67_purge_leaves_a_snapshot_being_written_alone() {
+        let dir = std::env::temp_dir().join(format!("corral-snap-seed67-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in [10, 20, 30, 40] {
+            write(&dir, i, b"meta", b"tree").unwrap();
+        }
+        let in_progress = dir.join(format!("{}.tmp", name(50)));
+        std::fs::write(&in_progress, b"half a snapshot").unwrap();
+        assert_eq!(retain(&dir, 3).unwrap(), Some(20));
+        assert!(
+            in_progress.exists(),
+            "retain deleted a snapshot being written"
+        );
+        remove_temporaries(&dir);
+        assert!(
+            !in_progress.exists(),
+            "a crash's temporary stays after start"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn write_read_damage_retain() -> Result<(), StorageError> {
