@@ -87,6 +87,10 @@ fn seeds(spec: &str) -> Result<Vec<u64>, String> {
 }
 
 fn spec(common: &Common, seed: u64) -> Result<RunSpec, String> {
+    // The nemesis needs a majority and a minority to tell apart.
+    if common.nodes < 3 {
+        return Err(format!("--nodes must be 3 or more, not {}", common.nodes));
+    }
     let corral = match &common.corral {
         Some(p) => p.clone(),
         None => corral_campaign::cluster::corral_next_to(
