@@ -6,10 +6,11 @@ ZooKeeper with its default JVM heap (zkServer.sh's 1000 MB, the JVM's default co
     bench/compare.py [--seconds 8] [--reps 3] [--topologies standalone,ensemble]
                      [--workloads create,set,get,mixed,watch,connect,ephemeral]
                      [--corral-bin target/release/corral] [--bench-bin target/release/corral-bench]
-                     [--large-tree 1000000]
+                     [--large-tree 1000000] [--startup-reps 5]
 
 On a fresh machine it first installs ZooKeeper 3.8 from Debian (scripts/install-test-deps) and
-builds the release binaries; then every workload; then bench/large-tree.sh with --large-tree
+builds the release binaries; then start-to-ready and idle RSS of a fresh standalone server; then
+every workload; then bench/large-tree.sh with --large-tree
 znodes (0 skips it).
 
 Both systems run at once; the repetitions interleave (ZooKeeper, Corral, ZooKeeper, ...), so a
@@ -21,9 +22,12 @@ medians with the ratio Corral / ZooKeeper, and with --json one JSON line per mea
 import argparse
 import json
 import os
+import socket
 import statistics
+import struct
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import failover  # noqa: E402  (the ensemble process handling is shared)
@@ -74,10 +78,13 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--large-tree", type=int, default=1000000,
                     help="znodes for bench/large-tree.sh after the workloads; 0 skips it")
+    ap.add_argument("--startup-reps", type=int, default=5,
+                    help="fresh standalone starts per system for start-to-ready and idle RSS")
     args = ap.parse_args()
     prepare(args)
     workloads = [w for w in args.workloads.split(",") if w]
     results = []  # (topology, workload, system, record)
+    startup = measure_startup(args)
     for topology in args.topologies.split(","):
         size = 1 if topology == "standalone" else 3
         systems = [DefaultJvmZooKeeper(), failover.Corral(args.corral_bin)]
@@ -104,10 +111,78 @@ def main():
             for e in ensembles:
                 e.close()
     print_table(results, workloads, args.topologies.split(","))
+    print_startup(startup)
     if args.large_tree > 0:
         sys.stdout.flush()
         env = dict(os.environ, N=str(args.large_tree))
         subprocess.run([os.path.join(failover.REPO, "bench", "large-tree.sh")], env=env, check=True)
+
+
+def session_established(port):
+    """One ZooKeeper handshake (jute ConnectRequest); True once the server hands out a session.
+    That is ready as a client sees it: the port is open and a session was created."""
+    body = struct.pack(">iqiqi16s?", 0, 0, 30000, 0, 16, b"\0" * 16, False)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
+            s.sendall(struct.pack(">i", len(body)) + body)
+            head = s.recv(4, socket.MSG_WAITALL)
+            if len(head) < 4:
+                return False
+            reply = s.recv(struct.unpack(">i", head)[0], socket.MSG_WAITALL)
+            return len(reply) >= 16 and struct.unpack(">q", reply[8:16])[0] != 0
+    except OSError:
+        return False
+
+
+def measure_startup(args):
+    """Start to ready with an empty data dir, then RSS after a few idle seconds; standalone,
+    each system in turn, --startup-reps times."""
+    out = []  # (system, ready_ms, idle_rss_kib)
+    if args.startup_reps <= 0:
+        return out
+    for rep in range(args.startup_reps):
+        for system in (DefaultJvmZooKeeper(), failover.Corral(args.corral_bin)):
+            e = failover.Ensemble(system, size=1)
+            node = e.nodes[0]
+            try:
+                started = time.monotonic()
+                node.start()
+                while not session_established(node.client_port):
+                    if not node.alive() or time.monotonic() - started > 60:
+                        raise RuntimeError("%s did not start:\n%s" % (system.name, node.log_tail()))
+                    time.sleep(0.001)
+                ready_ms = (time.monotonic() - started) * 1000.0
+                time.sleep(3.0)
+                rss = rss_kib(node.proc.pid)
+            finally:
+                e.close()
+            out.append((system.name, ready_ms, rss))
+            if args.json:
+                print(json.dumps({"workload": "startup", "system": system.name, "rep": rep,
+                                  "ready_ms": round(ready_ms, 1), "idle_rss_kib": rss}), flush=True)
+            else:
+                print("startup   %-9s rep %d: ready=%.1fms idle_rss=%dKiB" % (system.name, rep, ready_ms, rss),
+                      file=sys.stderr, flush=True)
+    return out
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def print_startup(startup):
+    if not startup:
+        return
+    print("\n| standalone, empty data dir | ZooKeeper | Corral | Corral / ZooKeeper |")
+    print("|---|---|---|---|")
+    for label, col in (("start to ready (first session), ms", 1), ("idle RSS, KiB", 2)):
+        med = {s: statistics.median([r[col] for r in startup if r[0] == s]) for s in ("zookeeper", "corral")}
+        print("| %s | %.1f | %.1f | %.3f |" % (label, med["zookeeper"], med["corral"],
+                                              med["corral"] / med["zookeeper"]))
 
 
 def prepare(args):
