@@ -49,11 +49,13 @@ fn frame(header: &RequestHeader, body: &[u8]) -> Bytes {
 }
 
 impl Client {
-    /// Connects and opens a session; watch events go to `events` if given.
+    /// Connects and opens a session; watch events go to `events` if given, each with
+    /// the moment it was read off the socket (a fan-out measure must not include the
+    /// time the consumer took to get to it).
     pub async fn connect(
         addr: &str,
         timeout_ms: i32,
-        events: Option<mpsc::UnboundedSender<WatcherEvent>>,
+        events: Option<mpsc::UnboundedSender<(std::time::Instant, WatcherEvent)>>,
     ) -> Result<Client, ClientError> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
@@ -93,7 +95,7 @@ impl Client {
                 let body = Bytes::from(buf).slice(16..);
                 if header.xid == xid::NOTIFICATION {
                     if let (Some(tx), Ok(ev)) = (&events, WatcherEvent::from_bytes(&body)) {
-                        let _ = tx.send(ev);
+                        let _ = tx.send((std::time::Instant::now(), ev));
                     }
                     continue;
                 }

@@ -401,8 +401,9 @@ async fn watch(
         let mut slowest = 0;
         for (_, rx) in clients.iter_mut() {
             match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-                Ok(Some(_)) => {
-                    let us = t0.elapsed().as_micros().min(u32::MAX as u128) as u32;
+                Ok(Some((heard, _))) => {
+                    let us = heard.saturating_duration_since(t0).as_micros();
+                    let us = us.min(u32::MAX as u128) as u32;
                     samples.latencies_us.push(us);
                     slowest = slowest.max(us);
                 }

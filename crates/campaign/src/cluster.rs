@@ -291,9 +291,11 @@ impl Cluster {
         }
     }
 
-    /// Appends a torn record to the newest log segment of a stopped server: a header
-    /// promising more bytes than follow, as a crash in the middle of a write leaves.
-    /// Returns the file and how many bytes were added.
+    /// Writes a torn record after the last intact one in the newest log segment of a
+    /// stopped server: a header promising more bytes than follow, as a crash in the
+    /// middle of a write leaves. It goes where the next record would have (over the
+    /// segment's zero fill), not at the end of the file. Returns the file and how many
+    /// bytes were written.
     pub fn tear_log(
         &self,
         i: usize,
@@ -307,12 +309,16 @@ impl Cluster {
         torn.extend_from_slice(&(garbage.len() as u32 + 4096).to_be_bytes());
         torn.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
         torn.extend_from_slice(garbage);
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
+        let end = corral_storage::wal::records_end(&newest).map_err(|e| ClusterError::Io {
+            what: format!("reading {}", newest.display()),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
             .open(&newest)
             .map_err(io(format!("opening {}", newest.display())))?;
-        f.write_all(&torn).map_err(io("tearing the log"))?;
+        f.write_all_at(&torn, end).map_err(io("tearing the log"))?;
         Ok(Some((newest, torn.len())))
     }
 

@@ -22,7 +22,7 @@ pub enum Scan<'a> {
         payload: &'a [u8],
         next: usize,
     },
-    /// Clean end of the data.
+    /// Clean end of the data: nothing, or only zeros, follows.
     End,
     /// A record that does not check out at `offset`; `reaches_end` says whether it
     /// runs to the end of the data, which is what a write cut short looks like.
@@ -36,7 +36,8 @@ pub enum Scan<'a> {
 /// Reads the record at `offset`.
 pub fn scan(buf: &[u8], offset: usize) -> Scan<'_> {
     let rest = &buf[offset.min(buf.len())..];
-    if rest.is_empty() {
+    if all_zero(rest) {
+        // The log fills ahead of its records with zeros (wal.rs).
         return Scan::End;
     }
     if rest.len() < HEADER {
@@ -49,12 +50,9 @@ pub fn scan(buf: &[u8], offset: usize) -> Scan<'_> {
     let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
     let crc = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]);
     if len == 0 {
-        // Zeros where a record should be: space the file system allocated but the
-        // crash never filled.
-        let zeros = rest.iter().all(|b| *b == 0);
         return Scan::Bad {
             offset,
-            reaches_end: zeros,
+            reaches_end: false,
             reason: "zero-length record",
         };
     }
@@ -68,9 +66,10 @@ pub fn scan(buf: &[u8], offset: usize) -> Scan<'_> {
     }
     let payload = &rest[HEADER..end];
     if checksum(len, payload) != crc {
+        // Only zeros after it: the last write, cut short before all of it landed.
         return Scan::Bad {
             offset,
-            reaches_end: end == rest.len(),
+            reaches_end: all_zero(&rest[end..]),
             reason: "CRC mismatch",
         };
     }
@@ -78,6 +77,10 @@ pub fn scan(buf: &[u8], offset: usize) -> Scan<'_> {
         payload,
         next: offset + end,
     }
+}
+
+fn all_zero(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| *b == 0)
 }
 
 #[cfg(test)]
@@ -117,11 +120,28 @@ mod tests {
                 ..
             }
         ));
-        let zeros = vec![0u8; 32];
+        // Zero fill after the records is the end; a record cut short before
+        // its zero fill is a torn tail; zeros with data after them are damage.
+        let mut filled = buf.clone();
+        filled.extend_from_slice(&[0u8; 32]);
+        assert_eq!(scan(&filled, end), Scan::End);
+        assert_eq!(scan(&[0u8; 32], 0), Scan::End);
+        let mut cut = buf[..buf.len() - 2].to_vec();
+        cut.extend_from_slice(&[0u8; 40]);
         assert!(matches!(
-            scan(&zeros, 0),
+            scan(&cut, next),
             Scan::Bad {
                 reaches_end: true,
+                reason: "CRC mismatch",
+                ..
+            }
+        ));
+        let mut hole = vec![0u8; 16];
+        hole.extend_from_slice(&buf);
+        assert!(matches!(
+            scan(&hole, 0),
+            Scan::Bad {
+                reaches_end: false,
                 ..
             }
         ));
