@@ -124,7 +124,9 @@ async fn create(state: &ServerState, peer: SocketAddr, timeout: i32) -> Option<A
     };
     match state.consensus.propose(txn).await {
         Ok(_) => {
-            tracing::info!("Established session 0x{session_id:x} with negotiated timeout {timeout} for client {peer}");
+            // DEBUG, as ZooKeeper logs it: at INFO this line was a sixth of the
+            // server's instructions under connection churn (docs/benchmarks.md).
+            tracing::debug!("Established session 0x{session_id:x} with negotiated timeout {timeout} for client {peer}");
             Some(Admitted {
                 session_id,
                 passwd,

@@ -9,10 +9,23 @@ fn checksum(len: u32, payload: &[u8]) -> u32 {
 
 /// Appends one framed record to `out`.
 pub fn encode(payload: &[u8], out: &mut Vec<u8>) {
-    let len = payload.len() as u32;
+    encode_parts(&[payload], out);
+}
+
+/// Appends one framed record whose payload is `parts` one after another, without
+/// first joining them.
+pub fn encode_parts(parts: &[&[u8]], out: &mut Vec<u8>) {
+    let len = parts.iter().map(|p| p.len()).sum::<usize>() as u32;
+    let crc = parts
+        .iter()
+        .fold(crc32c::crc32c(&len.to_be_bytes()), |crc, p| {
+            crc32c::crc32c_append(crc, p)
+        });
     out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&checksum(len, payload).to_be_bytes());
-    out.extend_from_slice(payload);
+    out.extend_from_slice(&crc.to_be_bytes());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
 }
 
 /// What scanning a buffer of records found.

@@ -248,11 +248,7 @@ impl Wal {
         let mut offsets = Vec::with_capacity(entries.len());
         for (index, payload) in entries {
             offsets.push((*index, buf.len() as u64));
-            let mut body = Vec::with_capacity(payload.len() + 9);
-            body.push(ENTRY);
-            body.extend_from_slice(&index.to_be_bytes());
-            body.extend_from_slice(payload);
-            record::encode(&body, &mut buf);
+            record::encode_parts(&[&[ENTRY], &index.to_be_bytes(), payload], &mut buf);
         }
         let at = self.write_records(&buf)?;
         if let Some(seg) = self.segments.last_mut() {
