@@ -80,7 +80,11 @@ def main():
                     help="znodes for bench/large-tree.sh after the workloads; 0 skips it")
     ap.add_argument("--startup-reps", type=int, default=5,
                     help="fresh standalone starts per system for start-to-ready and idle RSS")
+    ap.add_argument("--table-from", metavar="JSONL",
+                    help="print the tables from the JSON lines of an earlier --json run, and stop")
     args = ap.parse_args()
+    if args.table_from:
+        return table_from(args.table_from)
     prepare(args)
     workloads = [w for w in args.workloads.split(",") if w]
     results = []  # (topology, workload, system, record)
@@ -116,6 +120,25 @@ def main():
         sys.stdout.flush()
         env = dict(os.environ, N=str(args.large_tree))
         subprocess.run([os.path.join(failover.REPO, "bench", "large-tree.sh")], env=env, check=True)
+
+
+def table_from(path):
+    results, startup, topologies, workloads = [], [], [], []
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("{"):
+                continue
+            r = json.loads(line)
+            if r.get("workload") == "startup":
+                startup.append((r["system"], r["ready_ms"], r["idle_rss_kib"]))
+            elif "topology" in r:
+                results.append((r["topology"], r["workload"], r["system"], r))
+                if r["topology"] not in topologies:
+                    topologies.append(r["topology"])
+                if r["workload"] not in workloads:
+                    workloads.append(r["workload"])
+    print_table(results, workloads, topologies)
+    print_startup(startup)
 
 
 def session_established(port):
@@ -177,12 +200,14 @@ def rss_kib(pid):
 def print_startup(startup):
     if not startup:
         return
-    print("\n| standalone, empty data dir | ZooKeeper | Corral | Corral / ZooKeeper |")
-    print("|---|---|---|---|")
-    for label, col in (("start to ready (first session), ms", 1), ("idle RSS, KiB", 2)):
+    print("\n| standalone, empty data dir | ZooKeeper | Corral | Corral / ZooKeeper | target |")
+    print("|---|---|---|---|---|")
+    for label, col, limit in (("start to ready (first session), ms", 1, 50.0),
+                              ("idle RSS, KiB", 2, 20 * 1024.0)):
         med = {s: statistics.median([r[col] for r in startup if r[0] == s]) for s in ("zookeeper", "corral")}
-        print("| %s | %.1f | %.1f | %.3f |" % (label, med["zookeeper"], med["corral"],
-                                              med["corral"] / med["zookeeper"]))
+        print("| %s | %.1f | %.1f | %.3f | < %g: %s |" % (
+            label, med["zookeeper"], med["corral"], med["corral"] / med["zookeeper"], limit,
+            "met" if med["corral"] < limit else "MISSED"))
 
 
 def prepare(args):
@@ -198,9 +223,26 @@ def prepare(args):
         args.bench_bin = args.bench_bin or os.path.join(release, "corral-bench")
 
 
+# The benchmarks issue's targets, Corral / ZooKeeper: (headline ratio, write p99 ratio).
+TARGETS = {
+    "create": ((">=", 3.0), ("<=", 1 / 3)), "set": ((">=", 3.0), ("<=", 1 / 3)),
+    "get": ((">=", 2.0), None), "mixed": ((">=", 2.0), None),
+    "watch": (("<=", 1 / 3), None), "connect": ((">=", 3.0), None),
+}
+
+
+def verdict(target, ratio):
+    if target is None or ratio is None:
+        return "-"
+    op, bound = target
+    met = ratio >= bound if op == ">=" else ratio <= bound
+    return "%s %s: %s" % (op, "1/3" if abs(bound - 1 / 3) < 1e-9 else "%g" % bound, "met" if met else "MISSED")
+
+
 def print_table(results, workloads, topologies):
-    print("\n| topology | workload | measure | ZooKeeper | Corral | Corral / ZooKeeper | p99 ZK us | p99 Corral us |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| topology | workload | measure | ZooKeeper | Corral | Corral / ZooKeeper | target "
+          "| p99 ZK us | p99 Corral us | p99 ratio | p99 target |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for topology in topologies:
         for workload in workloads:
             key, higher = HEADLINE[workload]
@@ -212,10 +254,13 @@ def print_table(results, workloads, topologies):
                 med[system] = statistics.median(vals) if vals else None
                 p99[system] = statistics.median([r["p99_us"] for r in recs]) if recs else None
             ratio = (med["corral"] / med["zookeeper"]) if med["zookeeper"] and med["corral"] is not None else None
-            print("| %s | %s | %s%s | %s | %s | %s | %s | %s |" % (
+            p99_ratio = (p99["corral"] / p99["zookeeper"]) if p99["zookeeper"] and p99["corral"] is not None else None
+            target, p99_target = TARGETS.get(workload, (None, None))
+            print("| %s | %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 topology, workload, key, "" if higher else " (lower is better)",
                 med["zookeeper"], med["corral"], "%.2f" % ratio if ratio is not None else "-",
-                p99["zookeeper"], p99["corral"]))
+                verdict(target, ratio), p99["zookeeper"], p99["corral"],
+                "%.2f" % p99_ratio if p99_ratio is not None else "-", verdict(p99_target, p99_ratio)))
 
 
 if __name__ == "__main__":

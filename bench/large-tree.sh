@@ -97,9 +97,13 @@ python3 - "$OUT/results.jsonl" <<'PY'
 import json, sys
 rows = {r["system"]: r for r in map(json.loads, open(sys.argv[1]))}
 c, z = rows["corral"], rows["zookeeper"]
-print(f"\n{'metric':<28}{'corral':>14}{'zookeeper':>14}{'ratio':>9}")
+# Targets, Corral / ZooKeeper (benchmarks and storage issues).
+targets = {"rss_after_load_kib": 0.2, "disk_bytes": 0.5, "kill9_to_first_read_ms": 0.1}
+print(f"\n{'metric':<28}{'corral':>14}{'zookeeper':>14}{'ratio':>9}  target")
 for k in ["load_ops_per_sec", "rss_after_load_kib", "peak_rss_kib", "disk_bytes", "kill9_to_first_read_ms",
           "rss_after_recovery_kib", "steady_set_ops_per_sec", "steady_set_p999_us", "steady_set_max_us"]:
     ratio = c[k] / z[k] if z[k] else float("nan")
-    print(f"{k:<28}{c[k]:>14}{z[k]:>14}{ratio:>9.3f}")
+    t = targets.get(k)
+    verdict = "" if t is None else f"<= {t}: {'met' if ratio <= t else 'MISSED'}"
+    print(f"{k:<28}{c[k]:>14}{z[k]:>14}{ratio:>9.3f}  {verdict}")
 PY
