@@ -647,7 +647,7 @@ pub(crate) async fn append_local(
     use openraft::errors::ClientWriteError;
     let (responder, committed, result) = openraft::impls::ProgressResponder::new();
     let proposed = std::time::Instant::now();
-    raft.client_write_ff(txn, Some(responder))
+    raft.client_write_ff(Arc::new(txn), Some(responder))
         .await
         .map_err(|e| ConsensusError::Unavailable(e.to_string()))?;
     observer.measured(Measure::Proposed {

@@ -5,7 +5,9 @@ use corral_tree::{Txn, TxnResult};
 
 openraft::declare_raft_types!(
     pub TypeConfig:
-        D = Txn,
+        // Shared: openraft clones each entry for the state machine and for every
+        // follower it replicates to; an Arc makes that a count, not a deep copy.
+        D = std::sync::Arc<Txn>,
         R = TxnResult,
 );
 
