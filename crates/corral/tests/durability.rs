@@ -385,37 +385,39 @@ async fn autopurge_keeps_three_snapshots_and_recovery_still_works() {
     fill(&server, "/p", 300).await;
     let snaps_dir = server.data().join("snapshots");
     let log_dir = server.data().join("log");
-    // A snapshot may be between being written and the purge that follows it.
+    // A snapshot may be between being written and the purges that follow it (old
+    // snapshots first, then the log behind them): wait for both to settle.
     let settled = Instant::now() + Duration::from_secs(20);
-    while files(&snaps_dir, ".snap").len() != 3 && Instant::now() < settled {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let snaps = files(&snaps_dir, ".snap");
-    assert_eq!(snaps.len(), 3, "autopurge kept {snaps:?}");
-
-    // Only the log behind the oldest kept snapshot remains.
-    let oldest: u64 = snaps[0]
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| {
-            n.trim_start_matches("snapshot-")
-                .trim_end_matches(".snap")
-                .parse()
-                .ok()
-        })
-        .expect("snapshot index");
-    let segments = files(&log_dir, ".wal");
-    let firsts: Vec<u64> = segments
-        .iter()
-        .filter_map(|p| {
+    let (snaps, oldest, firsts) = loop {
+        let snaps = files(&snaps_dir, ".snap");
+        let oldest = snaps.first().and_then(|p| {
             p.file_name()?
                 .to_str()?
-                .trim_start_matches("log-")
-                .trim_end_matches(".wal")
-                .parse()
+                .trim_start_matches("snapshot-")
+                .trim_end_matches(".snap")
+                .parse::<u64>()
                 .ok()
-        })
-        .collect();
+        });
+        let firsts: Vec<u64> = files(&log_dir, ".wal")
+            .iter()
+            .filter_map(|p| {
+                p.file_name()?
+                    .to_str()?
+                    .trim_start_matches("log-")
+                    .trim_end_matches(".wal")
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        // Only the log behind the oldest kept snapshot remains.
+        let purged = oldest.is_some_and(|o| firsts.len() >= 2 && firsts[1] > o);
+        if (snaps.len() == 3 && purged) || Instant::now() > settled {
+            break (snaps, oldest, firsts);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(snaps.len(), 3, "autopurge kept {snaps:?}");
+    let oldest = oldest.expect("snapshot index");
     assert!(
         firsts.len() >= 2 && firsts[1] > oldest,
         "segments {firsts:?} kept beyond snapshot {oldest}"
