@@ -81,3 +81,16 @@ impl OpCode {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::OpCode;
+
+    /// Per-opcode tables (the server's metric handles) index by `op as usize`.
+    #[test]
+    fn as_usize_is_the_place_in_all() {
+        for (i, op) in OpCode::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i, "{op:?}");
+        }
+    }
+}
