@@ -137,6 +137,14 @@ impl ServerProcess {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The running process's id, to read its /proc entries.
+    pub fn pid(&self) -> u32 {
+        self.child
+            .as_ref()
+            .map(Child::id)
+            .expect("server is running")
+    }
+
     pub fn data(&self) -> PathBuf {
         self.dir.join("data")
     }
