@@ -61,8 +61,23 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A length as jute writes it. Everything we encode is bounded far below 2 GiB (frames
+/// by `jute.maxbuffer`, znode data likewise), so a longer one is a bug here: written as
+/// a wrapped i32 it would corrupt the stream for every reader after it.
+fn wire_length(len: usize) -> i32 {
+    match i32::try_from(len) {
+        Ok(n) => n,
+        Err(_) => panic!("jute length {len} does not fit an i32: a record grew past any bound"),
+    }
+}
+
 /// A value with a jute encoding.
 pub trait Jute: Sized {
+    /// The fewest bytes any value of this type takes on the wire. A vector's count is
+    /// checked against it, so a claimed count cannot reserve memory for elements the
+    /// sender never sent. Zero is always safe; more than the truth refuses valid input.
+    const MIN_WIRE_SIZE: usize = 0;
+
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError>;
     fn write(&self, w: &mut BytesMut);
 
@@ -79,6 +94,7 @@ pub trait Jute: Sized {
 }
 
 impl Jute for i32 {
+    const MIN_WIRE_SIZE: usize = 4;
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
         Ok(i32::from_be_bytes(r.array()?))
     }
@@ -88,6 +104,7 @@ impl Jute for i32 {
 }
 
 impl Jute for i64 {
+    const MIN_WIRE_SIZE: usize = 8;
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
         Ok(i64::from_be_bytes(r.array()?))
     }
@@ -97,6 +114,7 @@ impl Jute for i64 {
 }
 
 impl Jute for bool {
+    const MIN_WIRE_SIZE: usize = 1;
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
         Ok(r.array::<1>()?[0] != 0)
     }
@@ -108,6 +126,7 @@ impl Jute for bool {
 /// A ustring. Null reads as empty; invalid UTF-8 is replaced as Java's decoder does,
 /// so path validation later refuses it instead of the codec.
 impl Jute for String {
+    const MIN_WIRE_SIZE: usize = 4;
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
         match r.length()? {
             None => Ok(String::new()),
@@ -115,13 +134,14 @@ impl Jute for String {
         }
     }
     fn write(&self, w: &mut BytesMut) {
-        w.put_i32(self.len() as i32);
+        w.put_i32(wire_length(self.len()));
         w.put_slice(self.as_bytes());
     }
 }
 
 /// A buffer where null and empty are the same thing (passwords, tokens).
 impl Jute for Bytes {
+    const MIN_WIRE_SIZE: usize = 4;
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
         match r.length()? {
             None => Ok(Bytes::new()),
@@ -129,13 +149,14 @@ impl Jute for Bytes {
         }
     }
     fn write(&self, w: &mut BytesMut) {
-        w.put_i32(self.len() as i32);
+        w.put_i32(wire_length(self.len()));
         w.put_slice(self);
     }
 }
 
 /// A buffer whose nullness ZooKeeper preserves (znode data).
 impl Jute for Option<Bytes> {
+    const MIN_WIRE_SIZE: usize = 4;
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
         match r.length()? {
             None => Ok(None),
@@ -150,17 +171,25 @@ impl Jute for Option<Bytes> {
     }
 }
 
-/// A vector; null reads as empty. The count is checked against the bytes left so a
-/// hostile count cannot make us allocate.
+/// A vector; null reads as empty. The count is checked against the bytes left at the
+/// element's smallest wire size before anything is reserved: an element in memory (an
+/// ACL is two Strings and an int, 56 bytes) can be far larger than its 12 bytes on the
+/// wire, and a count checked only against the bytes left would let a sender make us
+/// reserve fifty times what it sent. Checked this way, the reservation is at most
+/// `size_of::<T>() / T::MIN_WIRE_SIZE` times the bytes received (under 8 for every
+/// record of the protocol; `records` tests it).
 impl<T: Jute> Jute for Vec<T> {
+    const MIN_WIRE_SIZE: usize = 4;
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
         let Some(n) = r.length()? else {
             return Ok(Vec::new());
         };
-        if n > r.remaining() {
+        let min = T::MIN_WIRE_SIZE.max(1);
+        let fits = r.remaining() / min;
+        if n > fits {
             return Err(JuteError::Truncated {
                 offset: r.position(),
-                needed: n - r.remaining(),
+                needed: (n - fits) * min,
             });
         }
         let mut out = Vec::with_capacity(n);
@@ -170,7 +199,7 @@ impl<T: Jute> Jute for Vec<T> {
         Ok(out)
     }
     fn write(&self, w: &mut BytesMut) {
-        w.put_i32(self.len() as i32);
+        w.put_i32(wire_length(self.len()));
         for item in self {
             item.write(w);
         }
@@ -187,6 +216,7 @@ macro_rules! record {
         pub struct $name { $($(#[$fm])* pub $field: $ty),* }
 
         impl $crate::codec::Jute for $name {
+            const MIN_WIRE_SIZE: usize = 0 $(+ <$ty as $crate::codec::Jute>::MIN_WIRE_SIZE)*;
             #[allow(unused_variables)]
             fn read(r: &mut $crate::codec::Reader<'_>) -> Result<Self, $crate::codec::JuteError> {
                 Ok(Self { $($field: $crate::codec::Jute::read(r)?),* })

@@ -274,4 +274,48 @@ mod tests {
     fn stat_is_68_bytes() {
         assert_eq!(Stat::default().to_bytes().len(), 68);
     }
+
+    /// A record's default value is each field at its shortest (empty strings and
+    /// vectors, null data), so its encoding is the least the record can take. A
+    /// `MIN_WIRE_SIZE` above that would refuse valid vectors.
+    fn min_wire_size_is_exact<T: Jute + Default>() -> usize {
+        assert_eq!(
+            T::MIN_WIRE_SIZE,
+            T::default().to_bytes().len(),
+            "{}",
+            std::any::type_name::<T>()
+        );
+        T::MIN_WIRE_SIZE
+    }
+
+    #[test]
+    fn min_wire_sizes_are_the_shortest_encodings() {
+        assert_eq!(min_wire_size_is_exact::<Stat>(), 68);
+        assert_eq!(min_wire_size_is_exact::<Acl>(), 12);
+        min_wire_size_is_exact::<ClientInfo>();
+        min_wire_size_is_exact::<CreateRequest>();
+        min_wire_size_is_exact::<CreateTtlRequest>();
+        min_wire_size_is_exact::<SetAclRequest>();
+        min_wire_size_is_exact::<SetWatches2>();
+        min_wire_size_is_exact::<GetAclResponse>();
+        min_wire_size_is_exact::<ConnectResponse>();
+        min_wire_size_is_exact::<crate::multi::MultiHeader>();
+    }
+
+    /// What a vector of each element type the protocol has may reserve per byte
+    /// received: its size in memory over its least size on the wire.
+    #[test]
+    fn vector_elements_amplify_less_than_eight_times() {
+        fn ratio<T: Jute>() -> usize {
+            std::mem::size_of::<T>().div_ceil(T::MIN_WIRE_SIZE)
+        }
+        for (name, r) in [
+            ("Acl", ratio::<Acl>()),
+            ("String", ratio::<String>()),
+            ("ClientInfo", ratio::<ClientInfo>()),
+            ("Vec<Acl>", ratio::<Vec<Acl>>()),
+        ] {
+            assert!(r < 8, "{name} reserves {r} bytes per byte received");
+        }
+    }
 }
