@@ -4,23 +4,24 @@
 //!
 //! A snapshot is taken without stopping writes. `begin_snapshot` notes the zxid and
 //! copies the (small) session table; `snapshot_step` then encodes the nodes in path
-//! order a chunk at a time, each chunk under the tree's read lock only. Meanwhile
-//! `remember` keeps, for each node the walk has not reached yet, its state before its
-//! first change: the walk writes that pre-image instead of the live node, skips nodes
-//! created since, and `finish_snapshot` adds the ones deleted since. The result is the
-//! tree exactly as it was at `begin_snapshot`.
+//! order a chunk at a time, each chunk under the tree's read lock only. Meanwhile the
+//! nodes' journal (`nodes::Journal`) keeps, for each node the walk has not reached
+//! yet, its state before its first change: the walk writes that pre-image instead of
+//! the live node, skips nodes created since, and `finish_snapshot` adds the ones
+//! deleted since. The result is the tree exactly as it was at `begin_snapshot`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::ops::Bound;
-use std::sync::Mutex;
 
 use bytes::{Bytes, BytesMut};
 use corral_jute::records::Acl;
 use corral_jute::{Jute, JuteError, Reader};
 
+use crate::node::Node;
+use crate::nodes::Nodes;
 use crate::path;
-use crate::tree::{DataTree, Node, Session};
+use crate::tree::{DataTree, Session};
 
 const MAGIC: &[u8; 8] = b"CRLTREE3";
 
@@ -34,23 +35,6 @@ pub enum SnapshotError {
     Malformed(#[from] JuteError),
     #[error("snapshot names node {0} whose parent is missing")]
     Orphan(String),
-}
-
-/// Pre-images of nodes changed while a snapshot is being written.
-#[derive(Debug, Default)]
-pub struct Journal {
-    /// A node's state before its first change (without children, which decode
-    /// rebuilds), or `None` if it did not exist when the snapshot began.
-    preimages: HashMap<String, Option<Node>>,
-    /// The last path the walk has written; changes at or before it need no record.
-    cursor: Mutex<Option<String>>,
-}
-
-/// A copy of a tree is not writing a snapshot: its journal starts empty.
-impl Clone for Journal {
-    fn clone(&self) -> Self {
-        Journal::default()
-    }
 }
 
 /// A snapshot being written.
@@ -101,42 +85,10 @@ impl SnapshotWriter {
     }
 }
 
-fn image(n: &Node) -> Node {
-    Node {
-        data: n.data.clone(),
-        acl: n.acl.clone(),
-        children: Default::default(),
-        ..*n
-    }
-}
-
 impl DataTree {
-    /// Records a node's state before it changes, if a snapshot that has not yet
-    /// written it is running.
-    pub(crate) fn remember(&mut self, path: &str) {
-        let Some(journal) = self.journal.as_mut() else {
-            return;
-        };
-        if journal.preimages.contains_key(path) {
-            return;
-        }
-        let passed = journal
-            .cursor
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-            .is_some_and(|c| path <= c);
-        if passed {
-            return;
-        }
-        journal
-            .preimages
-            .insert(path.to_string(), self.nodes.get(path).map(image));
-    }
-
     /// Starts a snapshot of the tree as it is now.
     pub fn begin_snapshot(&mut self) -> SnapshotWriter {
-        self.journal = Some(Journal::default());
+        self.nodes.start_journal();
         let mut w = SnapshotWriter {
             out: lz4_flex::frame::FrameEncoder::new(Vec::new()),
             acls: HashMap::new(),
@@ -146,7 +98,7 @@ impl DataTree {
             failed: None,
         };
         w.scratch.extend_from_slice(MAGIC);
-        self.last_zxid.write(&mut w.scratch);
+        self.last_zxid().write(&mut w.scratch);
         self.extended_types.write(&mut w.scratch);
         (self.sessions.len() as i32).write(&mut w.scratch);
         for (id, s) in &self.sessions {
@@ -160,15 +112,11 @@ impl DataTree {
 
     /// Writes up to `max` more nodes. Call under the read lock until `is_done`.
     pub fn snapshot_step(&self, w: &mut SnapshotWriter, max: usize) {
-        let Some(journal) = self.journal.as_ref() else {
+        let Some(journal) = self.nodes.journal() else {
             w.done = true;
             return;
         };
-        let start = journal
-            .cursor
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let start = journal.walked_to();
         let range = match &start {
             Some(c) => (Bound::Excluded(c.as_str()), Bound::Unbounded),
             None => (Bound::Unbounded, Bound::Unbounded),
@@ -176,7 +124,7 @@ impl DataTree {
         let mut last = None;
         let mut count = 0;
         for (p, node) in self.nodes.range::<str, _>(range).take(max) {
-            match journal.preimages.get(p) {
+            match journal.preimage(p) {
                 Some(Some(before)) => {
                     w.put(p, before);
                     w.from_journal.insert(p.clone());
@@ -193,14 +141,14 @@ impl DataTree {
             w.done = true;
         }
         if let Some(p) = last {
-            *journal.cursor.lock().unwrap_or_else(|p| p.into_inner()) = Some(p.clone());
+            journal.walk_past(p);
         }
     }
 
     /// Adds the nodes deleted while the walk ran and ends the snapshot.
     pub fn finish_snapshot(&mut self, mut w: SnapshotWriter) -> std::io::Result<Bytes> {
-        if let Some(journal) = self.journal.take() {
-            for (p, before) in journal.preimages {
+        if let Some(journal) = self.nodes.take_journal() {
+            for (p, before) in journal.into_preimages() {
                 if let Some(before) = before {
                     if !w.from_journal.contains(&p) && !self.nodes.contains_key(&p) {
                         w.put(&p, &before);
@@ -246,8 +194,8 @@ impl DataTree {
         }
         let last_zxid = i64::read(&mut r)?;
         let mut tree = DataTree::new(bool::read(&mut r)?);
-        tree.nodes.clear();
-        tree.last_zxid = last_zxid;
+        // A snapshot of a tree that had applied nothing says 0.
+        tree.last_zxid = (last_zxid != 0).then_some(last_zxid);
         let sessions = i32::read(&mut r)?;
         for _ in 0..sessions {
             let id = i64::read(&mut r)?;
@@ -331,9 +279,9 @@ impl DataTree {
             .filter(|(_, n)| n.ephemeral_owner != 0)
             .map(|(p, n)| (p.clone(), n.ephemeral_owner))
             .collect();
-        tree.nodes = nodes.into_iter().collect();
+        tree.nodes = Nodes::from(nodes.into_iter().collect::<BTreeMap<_, _>>());
         for (p, owner) in owners {
-            tree.track_owner(&p, owner);
+            tree.track(&p, owner, true);
         }
         Ok(tree)
     }
@@ -428,6 +376,6 @@ mod tests {
         let bytes = t.finish_snapshot(w).map_err(|e| e.to_string());
         let back = bytes.and_then(|b| DataTree::decode_snapshot(&b).map_err(|e| e.to_string()));
         assert_eq!(back.map(|b| b.nodes), Ok(expected.nodes));
-        assert!(t.journal.is_none());
+        assert!(t.nodes.journal().is_none());
     }
 }
