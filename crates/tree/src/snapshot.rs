@@ -194,7 +194,8 @@ impl DataTree {
         }
         let last_zxid = i64::read(&mut r)?;
         let mut tree = DataTree::new(bool::read(&mut r)?);
-        // A snapshot of a tree that had applied nothing says 0.
+        // A snapshot of a tree that had applied nothing says 0; the next zxid may
+        // then be 0 too (openraft's first entry has index 0).
         tree.last_zxid = (last_zxid != 0).then_some(last_zxid);
         let sessions = i32::read(&mut r)?;
         for _ in 0..sessions {

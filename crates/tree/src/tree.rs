@@ -44,7 +44,8 @@ pub struct DataTree {
     pub(crate) sessions: BTreeMap<i64, Session>,
     pub(crate) containers: BTreeSet<String>,
     pub(crate) ttls: BTreeSet<String>,
-    /// The zxid of the last transaction applied; `None` before the first.
+    /// The zxid of the last transaction applied; `None` before the first. Zxids
+    /// strictly increase (see `apply`).
     pub(crate) last_zxid: Option<i64>,
     pub(crate) extended_types: bool,
     pub(crate) data_size: u64,

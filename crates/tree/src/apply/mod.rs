@@ -4,7 +4,7 @@
 //! Every mutation records how to undo itself, which makes a multi atomic: when one of
 //! its operations fails, the earlier ones are rolled back and no event escapes.
 //!
-//! - `transaction`: `DataTree::apply`, the entry point: sessions,
+//! - `transaction`: `DataTree::apply`, the entry point: the zxid rule, sessions,
 //!   multi, and the dispatch of one operation to the modules below.
 //! - `create`, `remove` (delete, deleteContainer, closeSession), `change` (setData,
 //!   setACL, check): one file per kind of operation.

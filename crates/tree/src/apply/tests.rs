@@ -1,4 +1,5 @@
-//! The apply rules, by example: names, rollback, sessions, versions and ACLs.
+//! The apply rules, by example: names, rollback, sessions, versions and ACLs, and the
+//! zxid order.
 
 use bytes::Bytes;
 use corral_jute::records::{perms, Acl, Id};
@@ -123,4 +124,45 @@ fn versions_and_acls_are_checked() {
         t.node("/v").map(|n| (n.version, n.aversion, n.mzxid)),
         Some((1, 1, 4))
     );
+}
+
+/// Issue 14: a zxid at or below the last one applied used to be taken with `max` and
+/// applied anyway; it is a broken log and must stop the server.
+#[test]
+#[should_panic(expected = "zxid 0x3 applied after zxid 0x3: zxids must strictly increase")]
+fn an_equal_zxid_is_refused() {
+    let mut t = tree_with_session();
+    t.apply(3, &txn(7, create("/a", 0)));
+    t.apply(3, &txn(7, create("/b", 0)));
+}
+
+#[test]
+#[should_panic(expected = "zxid 0x4 applied after zxid 0x9: zxids must strictly increase")]
+fn a_smaller_zxid_is_refused() {
+    let mut t = tree_with_session();
+    t.apply(9, &txn(7, create("/a", 0)));
+    t.apply(4, &txn(7, TxnOp::Noop));
+}
+
+/// The refused transaction changes nothing, and the first zxid of a fresh tree (or of
+/// one decoded from a snapshot of a fresh tree) may be 0, as openraft's first entry is.
+#[test]
+fn the_first_zxid_may_be_zero_and_a_refused_one_changes_nothing() {
+    let mut t = DataTree::new(true);
+    t.apply(0, &txn(0, TxnOp::Noop));
+    t.apply(1, &txn(0, create("/a", 0)));
+    let before = t.nodes.clone();
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        t.apply(1, &txn(0, create("/b", 0)));
+    }));
+    assert!(refused.is_err());
+    assert_eq!(t.nodes, before);
+    assert_eq!(t.last_zxid(), 1);
+
+    let mut fresh = DataTree::decode_snapshot(&DataTree::new(true).encode_snapshot())
+        .map_err(|e| e.to_string());
+    if let Ok(f) = fresh.as_mut() {
+        f.apply(0, &txn(0, TxnOp::Noop));
+    }
+    assert_eq!(fresh.map(|f| f.last_zxid()), Ok(0));
 }

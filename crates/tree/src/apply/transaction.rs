@@ -10,6 +10,11 @@ use crate::txn::{OpResult, Txn, TxnOp, TxnResult};
 
 impl DataTree {
     /// Applies one logged transaction with the zxid the log gave it.
+    ///
+    /// # Panics
+    /// If `zxid` is not above the last one applied: the log or its replay is out of
+    /// order, and applying it would give this server a tree no other server has.
+    /// The consensus layer stops the process on a panic here.
     pub fn apply(&mut self, zxid: i64, txn: &Txn) -> (TxnResult, Vec<Event>) {
         self.advance_zxid(zxid);
         let mut cx = Ctx::new(zxid, txn);
@@ -17,8 +22,18 @@ impl DataTree {
         (TxnResult { zxid, result }, cx.events)
     }
 
+    /// Zxids are log indexes, so each is above the last. The first may be anything:
+    /// openraft's first entry has index 0, which a fresh tree's 0 must not refuse.
     fn advance_zxid(&mut self, zxid: i64) {
-        self.last_zxid = Some(self.last_zxid.map_or(zxid, |last| last.max(zxid)));
+        if let Some(last) = self.last_zxid {
+            assert!(
+                zxid > last,
+                "zxid 0x{zxid:x} applied after zxid 0x{last:x}: zxids must strictly increase; \
+                 the log or its replay is out of order, so this server stops rather than \
+                 diverge from the others"
+            );
+        }
+        self.last_zxid = Some(zxid);
     }
 
     fn apply_top(&mut self, cx: &mut Ctx<'_>) -> OpResult {
