@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use corral_jute::records::Acl;
@@ -41,7 +42,7 @@ pub enum SnapshotError {
 pub struct SnapshotWriter {
     out: lz4_flex::frame::FrameEncoder<Vec<u8>>,
     /// Each distinct (interned) ACL list once, by address; nodes carry the index.
-    acls: HashMap<usize, (u32, std::sync::Arc<[Acl]>)>,
+    acls: HashMap<usize, (u32, Arc<[Acl]>)>,
     scratch: BytesMut,
     from_journal: HashSet<String>,
     done: bool,
@@ -55,7 +56,7 @@ impl SnapshotWriter {
         let next = self.acls.len() as u32;
         let acl_index = self
             .acls
-            .entry(std::sync::Arc::as_ptr(&n.acl) as *const Acl as usize)
+            .entry(Arc::as_ptr(&n.acl) as *const Acl as usize)
             .or_insert_with(|| (next, n.acl.clone()))
             .0;
         path.to_string().write(w);
@@ -189,50 +190,9 @@ impl DataTree {
             .read_to_end(&mut buf)
             .map_err(|e| SnapshotError::Compression(e.to_string()))?;
         let mut r = Reader::new(&buf);
-        if r.take(MAGIC.len())? != MAGIC {
-            return Err(SnapshotError::BadMagic);
-        }
-        let last_zxid = i64::read(&mut r)?;
-        let mut tree = DataTree::new(bool::read(&mut r)?);
-        // A snapshot of a tree that had applied nothing says 0; the next zxid may
-        // then be 0 too (openraft's first entry has index 0).
-        tree.last_zxid = (last_zxid != 0).then_some(last_zxid);
-        let sessions = i32::read(&mut r)?;
-        for _ in 0..sessions {
-            let id = i64::read(&mut r)?;
-            let session = Session {
-                timeout: i32::read(&mut r)?,
-                passwd: Bytes::read(&mut r)?,
-                ephemerals: Default::default(),
-            };
-            tree.sessions.insert(id, session);
-        }
+        let mut tree = read_header(&mut r)?;
         let placeholder = tree.acls.intern(Vec::new());
-
-        let mut nodes = Vec::new();
-        loop {
-            let p = String::read(&mut r)?;
-            if p.is_empty() {
-                break;
-            }
-            let data = Option::<Bytes>::read(&mut r)?;
-            let acl_index = i32::read(&mut r)?;
-            let node = Node {
-                data,
-                acl: placeholder.clone(),
-                czxid: i64::read(&mut r)?,
-                mzxid: i64::read(&mut r)?,
-                ctime: i64::read(&mut r)?,
-                mtime: i64::read(&mut r)?,
-                version: i32::read(&mut r)?,
-                cversion: i32::read(&mut r)?,
-                aversion: i32::read(&mut r)?,
-                ephemeral_owner: i64::read(&mut r)?,
-                pzxid: i64::read(&mut r)?,
-                children: Default::default(),
-            };
-            nodes.push((p, node, acl_index));
-        }
+        let nodes = read_nodes(&mut r, &placeholder)?;
         let table: Vec<Vec<Acl>> = Vec::read(&mut r)?;
         let table: Vec<_> = table.into_iter().map(|a| tree.acls.intern(a)).collect();
         let mut nodes: Vec<(String, Node)> = nodes
@@ -250,28 +210,7 @@ impl DataTree {
             .collect::<Result<_, JuteError>>()?;
         // Written in path order but for nodes deleted during the walk: nearly sorted.
         nodes.sort_by(|a, b| a.0.cmp(&b.0));
-        let links = {
-            let at: HashMap<&str, usize> = nodes
-                .iter()
-                .enumerate()
-                .map(|(i, (p, _))| (p.as_str(), i))
-                .collect();
-            let mut links = Vec::with_capacity(nodes.len());
-            for (i, (p, _)) in nodes.iter().enumerate() {
-                let Some(parent) = path::parent(p) else {
-                    continue;
-                };
-                match at.get(parent) {
-                    Some(&pi) => links.push((pi, i)),
-                    None => return Err(SnapshotError::Orphan(p.clone())),
-                }
-            }
-            links
-        };
-        for (pi, ci) in links {
-            let name = path::name(&nodes[ci].0).to_string();
-            nodes[pi].1.children.insert(name);
-        }
+        link_children(&mut nodes)?;
         for (p, node) in &nodes {
             tree.data_size += (p.len() + node.data_len()) as u64;
         }
@@ -286,6 +225,91 @@ impl DataTree {
         }
         Ok(tree)
     }
+}
+
+/// The magic, the last zxid, the tree's settings and the session table: an empty
+/// tree with its sessions.
+fn read_header(r: &mut Reader<'_>) -> Result<DataTree, SnapshotError> {
+    if r.take(MAGIC.len())? != MAGIC {
+        return Err(SnapshotError::BadMagic);
+    }
+    let last_zxid = i64::read(r)?;
+    let mut tree = DataTree::new(bool::read(r)?);
+    // A snapshot of a tree that had applied nothing says 0; the next zxid may
+    // then be 0 too (openraft's first entry has index 0).
+    tree.last_zxid = (last_zxid != 0).then_some(last_zxid);
+    // Not a reservation: each session read must find its bytes first.
+    let sessions = i32::read(r)?;
+    for _ in 0..sessions {
+        let id = i64::read(r)?;
+        let session = Session {
+            timeout: i32::read(r)?,
+            passwd: Bytes::read(r)?,
+            ephemerals: Default::default(),
+        };
+        tree.sessions.insert(id, session);
+    }
+    Ok(tree)
+}
+
+/// The nodes, up to the empty path that ends them, each with the index of its ACL
+/// in the table that follows (`placeholder` holds its place until then).
+fn read_nodes(
+    r: &mut Reader<'_>,
+    placeholder: &Arc<[Acl]>,
+) -> Result<Vec<(String, Node, i32)>, SnapshotError> {
+    let mut nodes = Vec::new();
+    loop {
+        let p = String::read(r)?;
+        if p.is_empty() {
+            return Ok(nodes);
+        }
+        let data = Option::<Bytes>::read(r)?;
+        let acl_index = i32::read(r)?;
+        let node = Node {
+            data,
+            acl: placeholder.clone(),
+            czxid: i64::read(r)?,
+            mzxid: i64::read(r)?,
+            ctime: i64::read(r)?,
+            mtime: i64::read(r)?,
+            version: i32::read(r)?,
+            cversion: i32::read(r)?,
+            aversion: i32::read(r)?,
+            ephemeral_owner: i64::read(r)?,
+            pzxid: i64::read(r)?,
+            children: Default::default(),
+        };
+        nodes.push((p, node, acl_index));
+    }
+}
+
+/// Fills each node's children from the paths of the (sorted) nodes; a node whose
+/// parent is missing makes the snapshot unusable.
+fn link_children(nodes: &mut [(String, Node)]) -> Result<(), SnapshotError> {
+    let links = {
+        let at: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| (p.as_str(), i))
+            .collect();
+        let mut links = Vec::with_capacity(nodes.len());
+        for (i, (p, _)) in nodes.iter().enumerate() {
+            let Some(parent) = path::parent(p) else {
+                continue;
+            };
+            match at.get(parent) {
+                Some(&pi) => links.push((pi, i)),
+                None => return Err(SnapshotError::Orphan(p.clone())),
+            }
+        }
+        links
+    };
+    for (pi, ci) in links {
+        let name = path::name(&nodes[ci].0).to_string();
+        nodes[pi].1.children.insert(name);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
