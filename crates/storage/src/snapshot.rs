@@ -8,7 +8,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::{sync_dir, StorageError};
+use crate::dir::sync_dir;
+use crate::error::StorageError;
 
 const MAGIC: &[u8; 8] = b"CRLSNAP1";
 const END: &[u8; 8] = b"CRLSNEND";
