@@ -33,7 +33,12 @@ impl Active {
     ) -> Result<u64, StorageError> {
         let at = self.len;
         let end = at + buf.len() as u64;
-        debug_assert!(self.filled >= at, "zero fill behind the records");
+        assert!(
+            self.filled >= at,
+            "{}: zero fill ends at {} behind the records' end {at}",
+            path.display(),
+            self.filled
+        );
         if end > self.filled {
             let target = (end + PREFILL_BYTES).min(segment_bytes.max(end));
             // Never below `at`: what lies before it are records.
