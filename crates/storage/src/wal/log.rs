@@ -101,10 +101,17 @@ impl Wal {
     }
 
     /// Writes entries; they are durable once `sync` says so.
+    ///
+    /// # Panics
+    /// If the indexes are not consecutive, or do not come after the last entry on
+    /// disk (truncate first to replace entries). A segment is named by its first
+    /// index and truncation cuts at the first index past the point, so out-of-order
+    /// entries would be lost or replayed in the wrong place; that is a bug above.
     pub fn append(&mut self, entries: &[(u64, Vec<u8>)]) -> Result<(), StorageError> {
         let Some((first, _)) = entries.first() else {
             return Ok(());
         };
+        self.assert_follows(entries);
         if self.flusher.is_poisoned() {
             return Err(StorageError::io(
                 &self.dir,
@@ -131,6 +138,25 @@ impl Wal {
                 .extend(offsets.into_iter().map(|(i, off)| (i, at + off)));
         }
         Ok(())
+    }
+
+    fn assert_follows(&self, entries: &[(u64, Vec<u8>)]) {
+        let last = self.segments.last().and_then(Segment::last);
+        let mut expected = None;
+        for (index, _) in entries {
+            if let Some(e) = expected {
+                assert!(
+                    *index == e,
+                    "log append of index {index} where {e} comes next: entries in one append are consecutive"
+                );
+            } else if let Some(last) = last {
+                assert!(
+                    *index > last,
+                    "log append of index {index} after index {last}: truncate before replacing entries"
+                );
+            }
+            expected = Some(index + 1);
+        }
     }
 
     /// Notes the commit point. It rides along with the next fsync; losing it only
@@ -288,6 +314,23 @@ mod tests {
         range
             .map(|i| (i, format!("entry {i}").into_bytes()))
             .collect()
+    }
+
+    #[test]
+    #[should_panic(expected = "log append of index 5 after index 6")]
+    fn an_append_behind_the_last_entry_is_refused() {
+        let dir = tmp("behind");
+        let (mut wal, _) = Wal::open(&dir, 0, Flusher::start(None)).unwrap();
+        wal.append(&entries(1..=6)).unwrap();
+        let _ = wal.append(&entries(5..=5));
+    }
+
+    #[test]
+    #[should_panic(expected = "log append of index 4 where 3 comes next")]
+    fn a_gap_inside_one_append_is_refused() {
+        let dir = tmp("gap");
+        let (mut wal, _) = Wal::open(&dir, 0, Flusher::start(None)).unwrap();
+        let _ = wal.append(&[(2, vec![1]), (4, vec![2])]);
     }
 
     #[test]
