@@ -113,6 +113,8 @@ impl DataTree {
 
     /// Writes up to `max` more nodes. Call under the read lock until `is_done`.
     pub fn snapshot_step(&self, w: &mut SnapshotWriter, max: usize) {
+        // The walk ends on a step that writes fewer than `max`: at 0 it never would.
+        assert!(max > 0, "a snapshot step of 0 nodes never ends the walk");
         let Some(journal) = self.nodes.journal() else {
             w.done = true;
             return;
