@@ -58,7 +58,7 @@ pub enum Scan<'a> {
 pub fn scan(buf: &[u8], offset: usize) -> Scan<'_> {
     let rest = &buf[offset.min(buf.len())..];
     if all_zero(rest) {
-        // The log fills ahead of its records with zeros (wal.rs).
+        // The log fills ahead of its records with zeros (wal/active.rs).
         return Scan::End;
     }
     if rest.len() < HEADER {
