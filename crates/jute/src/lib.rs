@@ -4,6 +4,10 @@
 //! ZooKeeper 3.9's `zookeeper.jute` (`records`), the opcode and error-code numbers
 //! (`opcode`, `error`), and the multi-operation framing (`multi`). It knows nothing of
 //! trees, sessions or sockets; everything above it imports these types.
+//!
+//! Modules, each importing only those listed after it: `multi` (uses `records`,
+//! `opcode`, `codec`), `records` (uses `codec`), and the leaves `codec`, `opcode`
+//! and `error`.
 
 pub mod codec;
 pub mod error;

@@ -4,10 +4,10 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::codec::{Jute, JuteError, Reader};
+use crate::opcode::OpCode;
 use crate::record;
 use crate::records::{CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest};
 use crate::records::{PathWatchRequest, SetDataRequest};
-use crate::OpCode;
 
 record! {
     pub struct MultiHeader { pub op: i32, pub done: bool, pub err: i32 }

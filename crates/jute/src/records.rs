@@ -27,7 +27,7 @@ record! {
 
 impl ConnectRequest {
     /// Accepts both the 3.9 form and the older one without the trailing readOnly byte.
-    pub fn decode(buf: &[u8]) -> Result<Self, crate::JuteError> {
+    pub fn decode(buf: &[u8]) -> Result<Self, crate::codec::JuteError> {
         use crate::codec::{Jute, Reader};
         let mut r = Reader::new(buf);
         let mut req = ConnectRequest {
@@ -249,7 +249,7 @@ pub mod perms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Jute;
+    use crate::codec::Jute;
 
     #[test]
     fn connect_request_accepts_both_lengths() {

@@ -14,8 +14,16 @@ pub fn encode(payload: &[u8], out: &mut Vec<u8>) {
 
 /// Appends one framed record whose payload is `parts` one after another, without
 /// first joining them.
+///
+/// # Panics
+/// If the payload is 4 GiB or more: the length would wrap and the record would read
+/// back as damage. Entries are bounded far below that by the frames they come from,
+/// so this is a bug above, never something a client can ask for.
 pub fn encode_parts(parts: &[&[u8]], out: &mut Vec<u8>) {
-    let len = parts.iter().map(|p| p.len()).sum::<usize>() as u32;
+    let total = parts.iter().map(|p| p.len()).sum::<usize>();
+    let Ok(len) = u32::try_from(total) else {
+        panic!("a log record of {total} bytes does not fit its u32 length");
+    };
     let crc = parts
         .iter()
         .fold(crc32c::crc32c(&len.to_be_bytes()), |crc, p| {
@@ -50,7 +58,7 @@ pub enum Scan<'a> {
 pub fn scan(buf: &[u8], offset: usize) -> Scan<'_> {
     let rest = &buf[offset.min(buf.len())..];
     if all_zero(rest) {
-        // The log fills ahead of its records with zeros (wal.rs).
+        // The log fills ahead of its records with zeros (wal/active.rs).
         return Scan::End;
     }
     if rest.len() < HEADER {

@@ -8,7 +8,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::{sync_dir, StorageError};
+use crate::dir::sync_dir;
+use crate::error::StorageError;
 
 const MAGIC: &[u8; 8] = b"CRLSNAP1";
 const END: &[u8; 8] = b"CRLSNEND";
@@ -35,12 +36,19 @@ pub fn write(
     meta: &[u8],
     tree: &[u8],
 ) -> Result<(PathBuf, u64), StorageError> {
+    let Ok(meta_len) = u32::try_from(meta.len()) else {
+        // The consensus metadata is a few hundred bytes; 4 GiB of it is a bug.
+        panic!(
+            "snapshot metadata of {} bytes does not fit its u32 length",
+            meta.len()
+        );
+    };
     std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
     let mut buf = Vec::with_capacity(tree.len() / 2 + meta.len() + 64);
     buf.extend_from_slice(MAGIC);
     buf.extend_from_slice(&VERSION.to_be_bytes());
     buf.extend_from_slice(&index.to_be_bytes());
-    buf.extend_from_slice(&(meta.len() as u32).to_be_bytes());
+    buf.extend_from_slice(&meta_len.to_be_bytes());
     buf.extend_from_slice(meta);
     buf.extend_from_slice(&(tree.len() as u64).to_be_bytes());
     buf.extend_from_slice(tree);
@@ -108,11 +116,13 @@ pub fn read(path: &Path) -> Result<SnapshotFile, StorageError> {
         return Err(corrupt(fixed, "metadata runs past the end"));
     }
     let meta = buf[fixed..meta_end].to_vec();
-    let tree_len = be64(meta_end) as usize;
-    if meta_end + 8 + tree_len != body_end {
+    // Compared with what the file holds, never added to: a length from the file
+    // may be anything.
+    let tree_start = meta_end + 8;
+    if be64(meta_end) != (body_end - tree_start) as u64 {
         return Err(corrupt(meta_end, "tree length does not match the file"));
     }
-    let tree = buf[meta_end + 8..body_end].to_vec();
+    let tree = buf[tree_start..body_end].to_vec();
     Ok(SnapshotFile { index, meta, tree })
 }
 
@@ -224,5 +234,34 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
+    }
+
+    /// A tree length near 2^64 in a file whose checksum matches (made by hand, or
+    /// by a bug) overflowed the bounds check: a panic in debug builds, a wrapped
+    /// sum in release. It is damage like any other.
+    #[test]
+    fn a_huge_tree_length_is_damage_not_a_panic() {
+        let dir = std::env::temp_dir().join(format!("corral-snap-huge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut buf = Vec::new();
+        buf.extend_from_slice(MAGIC);
+        buf.extend_from_slice(&VERSION.to_be_bytes());
+        buf.extend_from_slice(&7u64.to_be_bytes());
+        buf.extend_from_slice(&4u32.to_be_bytes());
+        buf.extend_from_slice(b"meta");
+        buf.extend_from_slice(&u64::MAX.to_be_bytes());
+        buf.extend_from_slice(b"tree");
+        let crc = crc32c::crc32c(&buf);
+        buf.extend_from_slice(&crc.to_be_bytes());
+        buf.extend_from_slice(END);
+        let path = dir.join(name(7));
+        std::fs::write(&path, &buf).unwrap();
+        let read = std::panic::catch_unwind(|| read(&path).map(|f| f.tree.len()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            matches!(read, Ok(Err(StorageError::Corrupt { .. }))),
+            "read gave {read:?}"
+        );
     }
 }

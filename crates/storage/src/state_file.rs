@@ -5,8 +5,9 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::dir::sync_dir;
+use crate::error::StorageError;
 use crate::record::{self, Scan};
-use crate::{sync_dir, StorageError};
 
 pub fn write(path: &Path, payload: &[u8]) -> Result<(), StorageError> {
     let tmp = path.with_extension("tmp");

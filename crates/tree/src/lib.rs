@@ -9,14 +9,28 @@
 //!
 //! Reads (`DataTree::node`, `children`…) and ACL checks (`acl`) live here too, since
 //! they are pure functions of the tree.
+//!
+//! Modules, each importing only those listed after it:
+//! - `snapshot`: encodes and decodes the tree, and writes it while writes go on;
+//!   uses `tree`, `nodes`, `node`, `path`.
+//! - `apply`: the write rules (its own doc lists its files); uses `tree` (and the
+//!   `nodes` mutators through the tree's field), `node`, `txn`, `acl`, `path`.
+//! - `tree`: `DataTree`, its sessions, indexes and reads; uses `nodes`, `node`,
+//!   `acl`, `path`, `txn`.
+//! - `nodes`: the nodes by path behind mutators that feed the snapshot's journal;
+//!   uses `node`.
+//! - `node`: one znode and its Stat; uses `txn`.
+//! - `txn`, `acl`, `path`: leaves (they use only `corral-jute`).
 
 pub mod acl;
 mod apply;
+mod node;
+mod nodes;
 pub mod path;
 pub mod snapshot;
-
 pub mod tree;
 pub mod txn;
 
-pub use tree::{DataTree, Event, EventKind, Node, Session};
+pub use node::Node;
+pub use tree::{DataTree, Event, EventKind, Session};
 pub use txn::{CreateMode, OpResult, Txn, TxnOp, TxnResult};

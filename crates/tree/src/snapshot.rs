@@ -4,23 +4,25 @@
 //!
 //! A snapshot is taken without stopping writes. `begin_snapshot` notes the zxid and
 //! copies the (small) session table; `snapshot_step` then encodes the nodes in path
-//! order a chunk at a time, each chunk under the tree's read lock only. Meanwhile
-//! `remember` keeps, for each node the walk has not reached yet, its state before its
-//! first change: the walk writes that pre-image instead of the live node, skips nodes
-//! created since, and `finish_snapshot` adds the ones deleted since. The result is the
-//! tree exactly as it was at `begin_snapshot`.
+//! order a chunk at a time, each chunk under the tree's read lock only. Meanwhile the
+//! nodes' journal (`nodes::Journal`) keeps, for each node the walk has not reached
+//! yet, its state before its first change: the walk writes that pre-image instead of
+//! the live node, skips nodes created since, and `finish_snapshot` adds the ones
+//! deleted since. The result is the tree exactly as it was at `begin_snapshot`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::ops::Bound;
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use corral_jute::records::Acl;
 use corral_jute::{Jute, JuteError, Reader};
 
+use crate::node::Node;
+use crate::nodes::Nodes;
 use crate::path;
-use crate::tree::{DataTree, Node, Session};
+use crate::tree::{DataTree, Session};
 
 const MAGIC: &[u8; 8] = b"CRLTREE3";
 
@@ -36,28 +38,11 @@ pub enum SnapshotError {
     Orphan(String),
 }
 
-/// Pre-images of nodes changed while a snapshot is being written.
-#[derive(Debug, Default)]
-pub struct Journal {
-    /// A node's state before its first change (without children, which decode
-    /// rebuilds), or `None` if it did not exist when the snapshot began.
-    preimages: HashMap<String, Option<Node>>,
-    /// The last path the walk has written; changes at or before it need no record.
-    cursor: Mutex<Option<String>>,
-}
-
-/// A copy of a tree is not writing a snapshot: its journal starts empty.
-impl Clone for Journal {
-    fn clone(&self) -> Self {
-        Journal::default()
-    }
-}
-
 /// A snapshot being written.
 pub struct SnapshotWriter {
     out: lz4_flex::frame::FrameEncoder<Vec<u8>>,
     /// Each distinct (interned) ACL list once, by address; nodes carry the index.
-    acls: HashMap<usize, (u32, std::sync::Arc<[Acl]>)>,
+    acls: HashMap<usize, (u32, Arc<[Acl]>)>,
     scratch: BytesMut,
     from_journal: HashSet<String>,
     done: bool,
@@ -71,7 +56,7 @@ impl SnapshotWriter {
         let next = self.acls.len() as u32;
         let acl_index = self
             .acls
-            .entry(std::sync::Arc::as_ptr(&n.acl) as *const Acl as usize)
+            .entry(Arc::as_ptr(&n.acl) as *const Acl as usize)
             .or_insert_with(|| (next, n.acl.clone()))
             .0;
         path.to_string().write(w);
@@ -101,42 +86,10 @@ impl SnapshotWriter {
     }
 }
 
-fn image(n: &Node) -> Node {
-    Node {
-        data: n.data.clone(),
-        acl: n.acl.clone(),
-        children: Default::default(),
-        ..*n
-    }
-}
-
 impl DataTree {
-    /// Records a node's state before it changes, if a snapshot that has not yet
-    /// written it is running.
-    pub(crate) fn remember(&mut self, path: &str) {
-        let Some(journal) = self.journal.as_mut() else {
-            return;
-        };
-        if journal.preimages.contains_key(path) {
-            return;
-        }
-        let passed = journal
-            .cursor
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-            .is_some_and(|c| path <= c);
-        if passed {
-            return;
-        }
-        journal
-            .preimages
-            .insert(path.to_string(), self.nodes.get(path).map(image));
-    }
-
     /// Starts a snapshot of the tree as it is now.
     pub fn begin_snapshot(&mut self) -> SnapshotWriter {
-        self.journal = Some(Journal::default());
+        self.nodes.start_journal();
         let mut w = SnapshotWriter {
             out: lz4_flex::frame::FrameEncoder::new(Vec::new()),
             acls: HashMap::new(),
@@ -146,7 +99,7 @@ impl DataTree {
             failed: None,
         };
         w.scratch.extend_from_slice(MAGIC);
-        self.last_zxid.write(&mut w.scratch);
+        self.last_zxid().write(&mut w.scratch);
         self.extended_types.write(&mut w.scratch);
         (self.sessions.len() as i32).write(&mut w.scratch);
         for (id, s) in &self.sessions {
@@ -160,15 +113,13 @@ impl DataTree {
 
     /// Writes up to `max` more nodes. Call under the read lock until `is_done`.
     pub fn snapshot_step(&self, w: &mut SnapshotWriter, max: usize) {
-        let Some(journal) = self.journal.as_ref() else {
+        // The walk ends on a step that writes fewer than `max`: at 0 it never would.
+        assert!(max > 0, "a snapshot step of 0 nodes never ends the walk");
+        let Some(journal) = self.nodes.journal() else {
             w.done = true;
             return;
         };
-        let start = journal
-            .cursor
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let start = journal.walked_to();
         let range = match &start {
             Some(c) => (Bound::Excluded(c.as_str()), Bound::Unbounded),
             None => (Bound::Unbounded, Bound::Unbounded),
@@ -176,7 +127,7 @@ impl DataTree {
         let mut last = None;
         let mut count = 0;
         for (p, node) in self.nodes.range::<str, _>(range).take(max) {
-            match journal.preimages.get(p) {
+            match journal.preimage(p) {
                 Some(Some(before)) => {
                     w.put(p, before);
                     w.from_journal.insert(p.clone());
@@ -193,14 +144,14 @@ impl DataTree {
             w.done = true;
         }
         if let Some(p) = last {
-            *journal.cursor.lock().unwrap_or_else(|p| p.into_inner()) = Some(p.clone());
+            journal.walk_past(p);
         }
     }
 
     /// Adds the nodes deleted while the walk ran and ends the snapshot.
     pub fn finish_snapshot(&mut self, mut w: SnapshotWriter) -> std::io::Result<Bytes> {
-        if let Some(journal) = self.journal.take() {
-            for (p, before) in journal.preimages {
+        if let Some(journal) = self.nodes.take_journal() {
+            for (p, before) in journal.into_preimages() {
                 if let Some(before) = before {
                     if !w.from_journal.contains(&p) && !self.nodes.contains_key(&p) {
                         w.put(&p, &before);
@@ -241,49 +192,9 @@ impl DataTree {
             .read_to_end(&mut buf)
             .map_err(|e| SnapshotError::Compression(e.to_string()))?;
         let mut r = Reader::new(&buf);
-        if r.take(MAGIC.len())? != MAGIC {
-            return Err(SnapshotError::BadMagic);
-        }
-        let last_zxid = i64::read(&mut r)?;
-        let mut tree = DataTree::new(bool::read(&mut r)?);
-        tree.nodes.clear();
-        tree.last_zxid = last_zxid;
-        let sessions = i32::read(&mut r)?;
-        for _ in 0..sessions {
-            let id = i64::read(&mut r)?;
-            let session = Session {
-                timeout: i32::read(&mut r)?,
-                passwd: Bytes::read(&mut r)?,
-                ephemerals: Default::default(),
-            };
-            tree.sessions.insert(id, session);
-        }
+        let mut tree = read_header(&mut r)?;
         let placeholder = tree.acls.intern(Vec::new());
-
-        let mut nodes = Vec::new();
-        loop {
-            let p = String::read(&mut r)?;
-            if p.is_empty() {
-                break;
-            }
-            let data = Option::<Bytes>::read(&mut r)?;
-            let acl_index = i32::read(&mut r)?;
-            let node = Node {
-                data,
-                acl: placeholder.clone(),
-                czxid: i64::read(&mut r)?,
-                mzxid: i64::read(&mut r)?,
-                ctime: i64::read(&mut r)?,
-                mtime: i64::read(&mut r)?,
-                version: i32::read(&mut r)?,
-                cversion: i32::read(&mut r)?,
-                aversion: i32::read(&mut r)?,
-                ephemeral_owner: i64::read(&mut r)?,
-                pzxid: i64::read(&mut r)?,
-                children: Default::default(),
-            };
-            nodes.push((p, node, acl_index));
-        }
+        let nodes = read_nodes(&mut r, &placeholder)?;
         let table: Vec<Vec<Acl>> = Vec::read(&mut r)?;
         let table: Vec<_> = table.into_iter().map(|a| tree.acls.intern(a)).collect();
         let mut nodes: Vec<(String, Node)> = nodes
@@ -301,28 +212,7 @@ impl DataTree {
             .collect::<Result<_, JuteError>>()?;
         // Written in path order but for nodes deleted during the walk: nearly sorted.
         nodes.sort_by(|a, b| a.0.cmp(&b.0));
-        let links = {
-            let at: HashMap<&str, usize> = nodes
-                .iter()
-                .enumerate()
-                .map(|(i, (p, _))| (p.as_str(), i))
-                .collect();
-            let mut links = Vec::with_capacity(nodes.len());
-            for (i, (p, _)) in nodes.iter().enumerate() {
-                let Some(parent) = path::parent(p) else {
-                    continue;
-                };
-                match at.get(parent) {
-                    Some(&pi) => links.push((pi, i)),
-                    None => return Err(SnapshotError::Orphan(p.clone())),
-                }
-            }
-            links
-        };
-        for (pi, ci) in links {
-            let name = path::name(&nodes[ci].0).to_string();
-            nodes[pi].1.children.insert(name);
-        }
+        link_children(&mut nodes)?;
         for (p, node) in &nodes {
             tree.data_size += (p.len() + node.data_len()) as u64;
         }
@@ -331,12 +221,97 @@ impl DataTree {
             .filter(|(_, n)| n.ephemeral_owner != 0)
             .map(|(p, n)| (p.clone(), n.ephemeral_owner))
             .collect();
-        tree.nodes = nodes.into_iter().collect();
+        tree.nodes = Nodes::from(nodes.into_iter().collect::<BTreeMap<_, _>>());
         for (p, owner) in owners {
-            tree.track_owner(&p, owner);
+            tree.track(&p, owner, true);
         }
         Ok(tree)
     }
+}
+
+/// The magic, the last zxid, the tree's settings and the session table: an empty
+/// tree with its sessions.
+fn read_header(r: &mut Reader<'_>) -> Result<DataTree, SnapshotError> {
+    if r.take(MAGIC.len())? != MAGIC {
+        return Err(SnapshotError::BadMagic);
+    }
+    let last_zxid = i64::read(r)?;
+    let mut tree = DataTree::new(bool::read(r)?);
+    // A snapshot of a tree that had applied nothing says 0; the next zxid may
+    // then be 0 too (openraft's first entry has index 0).
+    tree.last_zxid = (last_zxid != 0).then_some(last_zxid);
+    // Not a reservation: each session read must find its bytes first.
+    let sessions = i32::read(r)?;
+    for _ in 0..sessions {
+        let id = i64::read(r)?;
+        let session = Session {
+            timeout: i32::read(r)?,
+            passwd: Bytes::read(r)?,
+            ephemerals: Default::default(),
+        };
+        tree.sessions.insert(id, session);
+    }
+    Ok(tree)
+}
+
+/// The nodes, up to the empty path that ends them, each with the index of its ACL
+/// in the table that follows (`placeholder` holds its place until then).
+fn read_nodes(
+    r: &mut Reader<'_>,
+    placeholder: &Arc<[Acl]>,
+) -> Result<Vec<(String, Node, i32)>, SnapshotError> {
+    let mut nodes = Vec::new();
+    loop {
+        let p = String::read(r)?;
+        if p.is_empty() {
+            return Ok(nodes);
+        }
+        let data = Option::<Bytes>::read(r)?;
+        let acl_index = i32::read(r)?;
+        let node = Node {
+            data,
+            acl: placeholder.clone(),
+            czxid: i64::read(r)?,
+            mzxid: i64::read(r)?,
+            ctime: i64::read(r)?,
+            mtime: i64::read(r)?,
+            version: i32::read(r)?,
+            cversion: i32::read(r)?,
+            aversion: i32::read(r)?,
+            ephemeral_owner: i64::read(r)?,
+            pzxid: i64::read(r)?,
+            children: Default::default(),
+        };
+        nodes.push((p, node, acl_index));
+    }
+}
+
+/// Fills each node's children from the paths of the (sorted) nodes; a node whose
+/// parent is missing makes the snapshot unusable.
+fn link_children(nodes: &mut [(String, Node)]) -> Result<(), SnapshotError> {
+    let links = {
+        let at: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| (p.as_str(), i))
+            .collect();
+        let mut links = Vec::with_capacity(nodes.len());
+        for (i, (p, _)) in nodes.iter().enumerate() {
+            let Some(parent) = path::parent(p) else {
+                continue;
+            };
+            match at.get(parent) {
+                Some(&pi) => links.push((pi, i)),
+                None => return Err(SnapshotError::Orphan(p.clone())),
+            }
+        }
+        links
+    };
+    for (pi, ci) in links {
+        let name = path::name(&nodes[ci].0).to_string();
+        nodes[pi].1.children.insert(name);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -428,6 +403,6 @@ mod tests {
         let bytes = t.finish_snapshot(w).map_err(|e| e.to_string());
         let back = bytes.and_then(|b| DataTree::decode_snapshot(&b).map_err(|e| e.to_string()));
         assert_eq!(back.map(|b| b.nodes), Ok(expected.nodes));
-        assert!(t.journal.is_none());
+        assert!(t.nodes.journal().is_none());
     }
 }

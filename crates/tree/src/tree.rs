@@ -4,87 +4,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use corral_jute::records::{Acl, Stat};
+use corral_jute::records::Acl;
 
 use crate::acl;
+use crate::node::Node;
+use crate::nodes::Nodes;
 use crate::path;
-
-/// One znode. `num_children` and `data_length` are derived when a Stat is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
-    pub data: Option<Bytes>,
-    /// Shared: nodes with the same ACL point at one list, as in ZooKeeper's ACL cache.
-    pub acl: Arc<[Acl]>,
-    pub czxid: i64,
-    pub mzxid: i64,
-    pub ctime: i64,
-    pub mtime: i64,
-    pub version: i32,
-    pub cversion: i32,
-    pub aversion: i32,
-    pub ephemeral_owner: i64,
-    pub pzxid: i64,
-    pub children: BTreeSet<String>,
-}
-
-impl Node {
-    pub(crate) fn empty(acl: Arc<[Acl]>) -> Node {
-        Node {
-            data: Some(Bytes::new()),
-            acl,
-            czxid: 0,
-            mzxid: 0,
-            ctime: 0,
-            mtime: 0,
-            version: 0,
-            cversion: 0,
-            aversion: 0,
-            ephemeral_owner: 0,
-            pzxid: 0,
-            children: BTreeSet::new(),
-        }
-    }
-
-    /// ZooKeeper shows clients 0 as the owner of container and TTL nodes; the
-    /// markers stay internal.
-    pub fn client_owner(&self) -> i64 {
-        let o = self.ephemeral_owner;
-        if o == crate::txn::CONTAINER_OWNER || o & crate::txn::TTL_MASK == crate::txn::TTL_MASK {
-            0
-        } else {
-            o
-        }
-    }
-
-    /// `cversion` counts child creations, which is what sequential names use.
-    /// Clients see changes to the child list, creates and deletes, which ZooKeeper
-    /// derives as twice the creates less the children still present.
-    pub fn client_cversion(&self) -> i32 {
-        self.cversion
-            .wrapping_mul(2)
-            .wrapping_sub(self.children.len() as i32)
-    }
-
-    pub fn data_len(&self) -> usize {
-        self.data.as_ref().map_or(0, |d| d.len())
-    }
-
-    pub fn stat(&self) -> Stat {
-        Stat {
-            czxid: self.czxid,
-            mzxid: self.mzxid,
-            ctime: self.ctime,
-            mtime: self.mtime,
-            version: self.version,
-            cversion: self.client_cversion(),
-            aversion: self.aversion,
-            ephemeral_owner: self.client_owner(),
-            data_length: self.data_len() as i32,
-            num_children: self.children.len() as i32,
-            pzxid: self.pzxid,
-        }
-    }
-}
+use crate::txn::{CONTAINER_OWNER, TTL_MASK};
 
 /// A session as every replica knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,17 +38,18 @@ pub struct Event {
 /// The replicated state: ZooKeeper's `DataTree` plus its session table.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    /// Ordered by path, so a snapshot can walk it a chunk at a time.
-    pub(crate) nodes: BTreeMap<String, Node>,
+    /// Ordered by path, so a snapshot can walk it a chunk at a time; every change
+    /// to them passes the snapshot's journal (see `nodes`).
+    pub(crate) nodes: Nodes,
     pub(crate) sessions: BTreeMap<i64, Session>,
     pub(crate) containers: BTreeSet<String>,
     pub(crate) ttls: BTreeSet<String>,
-    pub(crate) last_zxid: i64,
+    /// The zxid of the last transaction applied; `None` before the first. Zxids
+    /// strictly increase (see `apply`).
+    pub(crate) last_zxid: Option<i64>,
     pub(crate) extended_types: bool,
     pub(crate) data_size: u64,
     pub(crate) acls: AclCache,
-    /// Present while a snapshot is being written (see `snapshot`).
-    pub(crate) journal: Option<crate::snapshot::Journal>,
 }
 
 /// One shared copy of each distinct ACL list. Trees hold few distinct lists and
@@ -167,15 +94,14 @@ impl DataTree {
         nodes.insert(QUOTA.to_string(), Node::empty(open));
         nodes.insert(CONFIG.to_string(), config);
         DataTree {
-            nodes,
+            nodes: Nodes::from(nodes),
             sessions: BTreeMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
-            last_zxid: 0,
+            last_zxid: None,
             extended_types,
             data_size: 0,
             acls,
-            journal: None,
         }
     }
 
@@ -189,8 +115,9 @@ impl DataTree {
         self.nodes.keys().cloned().collect()
     }
 
+    /// The zxid of the last transaction applied, 0 before the first.
     pub fn last_zxid(&self) -> i64 {
-        self.last_zxid
+        self.last_zxid.unwrap_or(0)
     }
 
     pub fn node_count(&self) -> usize {
@@ -213,7 +140,6 @@ impl DataTree {
     /// Sets /zookeeper/config's data: the membership, written by each server from
     /// its own configuration as ZooKeeper does, not through the log.
     pub fn set_config(&mut self, data: Bytes) {
-        self.remember(CONFIG);
         if let Some(node) = self.nodes.get_mut(CONFIG) {
             let old = node.data_len();
             node.data = Some(data);
@@ -264,5 +190,27 @@ impl DataTree {
             }
         }
         count
+    }
+
+    /// Keeps the ephemeral, container and TTL indexes in step with the nodes: `add`
+    /// when a node with this owner appears at `path`, not when it goes.
+    pub(crate) fn track(&mut self, path: &str, owner: i64, add: bool) {
+        let set = if owner == CONTAINER_OWNER {
+            &mut self.containers
+        } else if owner & TTL_MASK == TTL_MASK {
+            &mut self.ttls
+        } else if owner != 0 {
+            match self.sessions.get_mut(&owner) {
+                Some(s) => &mut s.ephemerals,
+                None => return,
+            }
+        } else {
+            return;
+        };
+        if add {
+            set.insert(path.to_string());
+        } else {
+            set.remove(path);
+        }
     }
 }

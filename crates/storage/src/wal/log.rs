@@ -1,59 +1,18 @@
-//! The write-ahead log: numbered entries in segment files `log-<first index>.wal`,
-//! each starting with a magic header, then framed records.
-//!
-//! Appends go to the newest segment and return once written; `sync` reports when
-//! they are durable (see `flusher`). Truncation cuts the file where the first
-//! dropped entry starts. Purging removes whole segments.
-//!
-//! The newest segment is zero-filled 8 MiB ahead of the records. An fdatasync
-//! of an append that grows the file must also commit the new size through the file
-//! system's journal; one that overwrites blocks already written needs no metadata,
-//! and took half the time here (docs/benchmarks.md). Zeros after the last record
-//! read as the end of the log.
+//! `Wal`: the log as a whole. It opens the segments (reading them back through
+//! `recovery`), appends entries and the commit point to the newest, truncates the
+//! tail and detaches whole segments once a snapshot covers them.
 
-use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::FileExt;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::active::Active;
+use super::entry::{self, ENTRY_OVERHEAD};
+use super::recovery::{read_segment, Place, Recovered};
+use super::segment::{create_segment, list_segments, remove_files, Segment, SEGMENT_BYTES};
+use crate::dir::sync_dir;
+use crate::error::StorageError;
 use crate::flusher::{Done, Flusher};
-use crate::record::{self, Scan};
-use crate::{sync_dir, StorageError};
-
-const MAGIC: &[u8; 8] = b"CRLWAL01";
-const ENTRY: u8 = 1;
-const COMMITTED: u8 = 2;
-/// A new segment starts once the current one passes this size.
-pub const SEGMENT_BYTES: u64 = 64 << 20;
-/// How far ahead of the records the newest segment is zero-filled.
-const PREFILL_BYTES: u64 = 8 << 20;
-static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
-
-struct Segment {
-    first: u64,
-    path: PathBuf,
-    /// Index and byte offset of every entry record, for truncation.
-    offsets: Vec<(u64, u64)>,
-    /// Where the records end; zeros (or nothing) follow.
-    end: u64,
-}
-
-impl Segment {
-    fn last(&self) -> Option<u64> {
-        self.offsets.last().map(|(i, _)| *i)
-    }
-}
-
-/// The newest segment, open for writing.
-struct Active {
-    file: Arc<File>,
-    /// Where the next record goes.
-    len: u64,
-    /// The file's length: zeros from `len` up to here.
-    filled: u64,
-}
 
 pub struct Wal {
     dir: PathBuf,
@@ -61,38 +20,6 @@ pub struct Wal {
     active: Option<Active>,
     flusher: Flusher,
     segment_bytes: u64,
-}
-
-/// What was on disk.
-#[derive(Debug, Default)]
-pub struct Recovered {
-    pub entries: BTreeMap<u64, Vec<u8>>,
-    pub committed: Option<Vec<u8>>,
-    /// What recovery repaired or skipped, for the operator's log.
-    pub warnings: Vec<String>,
-}
-
-fn segment_name(first: u64) -> String {
-    format!("log-{first:020}.wal")
-}
-
-fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
-    let mut out = Vec::new();
-    let read = std::fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))?;
-    for entry in read {
-        let entry = entry.map_err(|e| StorageError::io(dir, e))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if let Some(first) = name
-            .strip_prefix("log-")
-            .and_then(|n| n.strip_suffix(".wal"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            out.push((first, entry.path()));
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 impl Wal {
@@ -112,17 +39,14 @@ impl Wal {
         let mut recovered = Recovered::default();
         let mut segments = Vec::new();
         for (i, (first, path)) in files.iter().enumerate() {
-            let is_last = i + 1 == files.len();
-            let covered = files
-                .get(i + 1)
-                .is_some_and(|(next, _)| next.saturating_sub(1) <= covered_upto);
-            let mut seg = Segment {
-                first: *first,
-                path: path.clone(),
-                offsets: Vec::new(),
-                end: MAGIC.len() as u64,
+            let place = Place {
+                is_last: i + 1 == files.len(),
+                covered: files
+                    .get(i + 1)
+                    .is_some_and(|(next, _)| next.saturating_sub(1) <= covered_upto),
             };
-            read_segment(&mut seg, is_last, covered, &mut recovered)?;
+            let mut seg = Segment::empty(*first, path.clone());
+            read_segment(&mut seg, place, &mut recovered)?;
             segments.push(seg);
         }
         let mut wal = Wal {
@@ -151,86 +75,43 @@ impl Wal {
             file.sync_data()
                 .map_err(|e| StorageError::io(&self.dir, e))?;
         }
-        let path = self.dir.join(segment_name(first));
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StorageError::io(&path, e))?;
-        file.write_all(MAGIC)
-            .map_err(|e| StorageError::io(&path, e))?;
-        file.sync_all().map_err(|e| StorageError::io(&path, e))?;
-        sync_dir(&self.dir)?;
-        let file = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(|e| StorageError::io(&path, e))?;
-        let start = MAGIC.len() as u64;
+        let (path, file) = create_segment(&self.dir, first)?;
+        let seg = Segment::empty(first, path);
         self.active = Some(Active {
             file: Arc::new(file),
-            len: start,
-            filled: start,
+            len: seg.end,
+            filled: seg.end,
         });
-        self.segments.push(Segment {
-            first,
-            path,
-            offsets: Vec::new(),
-            end: start,
-        });
+        self.segments.push(seg);
         Ok(())
     }
 
-    /// Writes `buf` at the end of the records, zero-filling ahead first if it would
-    /// reach past what is filled. Returns the offset it was written at.
+    /// Writes `buf` at the end of the newest segment's records. Returns the offset it
+    /// was written at.
     fn write_records(&mut self, buf: &[u8]) -> Result<u64, StorageError> {
-        let segment_bytes = self.segment_bytes;
-        let path = self
-            .segments
-            .last()
-            .map(|s| s.path.clone())
-            .unwrap_or_default();
-        let Some(active) = self.active.as_mut() else {
+        let (Some(active), Some(seg)) = (self.active.as_mut(), self.segments.last_mut()) else {
             return Err(StorageError::io(
                 &self.dir,
                 std::io::Error::other("no active segment"),
             ));
         };
-        let at = active.len;
-        let end = at + buf.len() as u64;
-        debug_assert!(active.filled >= at, "zero fill behind the records");
-        if end > active.filled {
-            // Past the segment's size it rolls over anyway: fill no further.
-            let target = (end + PREFILL_BYTES).min(segment_bytes.max(end));
-            // Never below `at`: what lies before it are records.
-            let from = active.filled.max(at);
-            match zero_fill(&active.file, from, target) {
-                Ok(()) => active.filled = target,
-                Err(e) => {
-                    // Only speed is lost: a nearly full disk keeps its last
-                    // megabytes for records, and appends grow the file as before.
-                    tracing::debug!("cannot zero-fill {} ahead: {e}", path.display());
-                    let _ = active.file.set_len(from);
-                }
-            }
-        }
-        active
-            .file
-            .write_all_at(buf, at)
-            .map_err(|e| StorageError::io(&path, e))?;
-        active.len = end;
-        active.filled = active.filled.max(end);
-        if let Some(seg) = self.segments.last_mut() {
-            seg.end = end;
-        }
+        let at = active.write_records(buf, self.segment_bytes, &seg.path)?;
+        seg.end = active.len;
         Ok(at)
     }
 
     /// Writes entries; they are durable once `sync` says so.
+    ///
+    /// # Panics
+    /// If the indexes are not consecutive, or do not come after the last entry on
+    /// disk (truncate first to replace entries). A segment is named by its first
+    /// index and truncation cuts at the first index past the point, so out-of-order
+    /// entries would be lost or replayed in the wrong place; that is a bug above.
     pub fn append(&mut self, entries: &[(u64, Vec<u8>)]) -> Result<(), StorageError> {
         let Some((first, _)) = entries.first() else {
             return Ok(());
         };
+        self.assert_follows(entries);
         if self.flusher.is_poisoned() {
             return Err(StorageError::io(
                 &self.dir,
@@ -244,11 +125,12 @@ impl Wal {
         if full {
             self.new_segment(*first)?;
         }
-        let mut buf = Vec::with_capacity(entries.iter().map(|(_, e)| e.len() + 17).sum());
+        let size = entries.iter().map(|(_, e)| e.len() + ENTRY_OVERHEAD).sum();
+        let mut buf = Vec::with_capacity(size);
         let mut offsets = Vec::with_capacity(entries.len());
         for (index, payload) in entries {
             offsets.push((*index, buf.len() as u64));
-            record::encode_parts(&[&[ENTRY], &index.to_be_bytes(), payload], &mut buf);
+            entry::encode_entry(*index, payload, &mut buf);
         }
         let at = self.write_records(&buf)?;
         if let Some(seg) = self.segments.last_mut() {
@@ -258,17 +140,33 @@ impl Wal {
         Ok(())
     }
 
+    fn assert_follows(&self, entries: &[(u64, Vec<u8>)]) {
+        let last = self.segments.last().and_then(Segment::last);
+        let mut expected = None;
+        for (index, _) in entries {
+            if let Some(e) = expected {
+                assert!(
+                    *index == e,
+                    "log append of index {index} where {e} comes next: entries in one append are consecutive"
+                );
+            } else if let Some(last) = last {
+                assert!(
+                    *index > last,
+                    "log append of index {index} after index {last}: truncate before replacing entries"
+                );
+            }
+            expected = Some(index + 1);
+        }
+    }
+
     /// Notes the commit point. It rides along with the next fsync; losing it only
     /// means recovery replays a little less before consensus catches up.
     pub fn append_committed(&mut self, payload: &[u8]) -> Result<(), StorageError> {
         if self.active.is_none() {
             return Ok(());
         }
-        let mut body = Vec::with_capacity(payload.len() + 1);
-        body.push(COMMITTED);
-        body.extend_from_slice(payload);
         let mut buf = Vec::new();
-        record::encode(&body, &mut buf);
+        entry::encode_committed(payload, &mut buf);
         self.write_records(&buf).map(|_| ())
     }
 
@@ -387,175 +285,16 @@ impl Wal {
     }
 }
 
-/// Deletes detached segment files and makes the deletion durable.
-pub fn remove_files(dir: &Path, files: &[PathBuf]) -> Result<(), StorageError> {
-    for f in files {
-        std::fs::remove_file(f).map_err(|e| StorageError::io(f, e))?;
-    }
-    if !files.is_empty() {
-        sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-/// Reads every segment in `dir` without changing anything: for inspection tools.
-/// Damage is reported in `warnings` (and reading that segment stops there) rather
-/// than repaired.
-pub fn scan(dir: &Path) -> Result<Recovered, StorageError> {
-    let mut out = Recovered::default();
-    for (first, path) in list_segments(dir)? {
-        let buf = std::fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
-        if buf.len() < MAGIC.len() || &buf[..MAGIC.len()] != MAGIC {
-            out.warnings.push(format!(
-                "{}: not a Corral log segment (bad magic)",
-                path.display()
-            ));
-            continue;
-        }
-        let mut offset = MAGIC.len();
-        loop {
-            match record::scan(&buf, offset) {
-                Scan::End => break,
-                Scan::Record { payload, next } => {
-                    match payload.split_first() {
-                        Some((&ENTRY, rest)) if rest.len() >= 8 => {
-                            let mut idx = [0u8; 8];
-                            idx.copy_from_slice(&rest[..8]);
-                            out.entries
-                                .insert(u64::from_be_bytes(idx), rest[8..].to_vec());
-                        }
-                        Some((&COMMITTED, rest)) => out.committed = Some(rest.to_vec()),
-                        _ => out.warnings.push(format!(
-                            "{}: unknown record at offset {offset}",
-                            path.display()
-                        )),
-                    }
-                    offset = next;
-                }
-                Scan::Bad {
-                    offset: at, reason, ..
-                } => {
-                    out.warnings.push(format!(
-                        "{} (first index {first}): {reason} at offset {at}",
-                        path.display()
-                    ));
-                    break;
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn zero_fill(file: &File, from: u64, to: u64) -> std::io::Result<()> {
-    let mut pos = from;
-    while pos < to {
-        let n = (to - pos).min(ZEROS.len() as u64) as usize;
-        file.write_all_at(&ZEROS[..n], pos)?;
-        pos += n as u64;
-    }
-    Ok(())
-}
-
-/// Where the intact records of a segment file end (the zero fill after them, if
-/// any, starts there): for tools and tests that damage or inspect the tail.
-pub fn records_end(path: &Path) -> Result<u64, StorageError> {
-    let buf = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
-    let mut offset = MAGIC.len().min(buf.len());
-    while let Scan::Record { next, .. } = record::scan(&buf, offset) {
-        offset = next;
-    }
-    Ok(offset as u64)
-}
-
-fn read_segment(
-    seg: &mut Segment,
-    is_last: bool,
-    covered: bool,
-    out: &mut Recovered,
-) -> Result<(), StorageError> {
-    let buf = std::fs::read(&seg.path).map_err(|e| StorageError::io(&seg.path, e))?;
-    let corrupt = |offset: usize, reason: &str| StorageError::Corrupt {
-        file: seg.path.clone(),
-        offset: offset as u64,
-        reason: reason.to_string(),
-    };
-    if buf.len() < MAGIC.len() || &buf[..MAGIC.len()] != MAGIC {
-        if is_last && buf.len() < MAGIC.len() {
-            out.warnings.push(format!(
-                "{}: segment header torn at offset 0; rewritten empty",
-                seg.path.display()
-            ));
-            std::fs::write(&seg.path, MAGIC).map_err(|e| StorageError::io(&seg.path, e))?;
-            return Ok(());
-        }
-        return Err(corrupt(0, "not a Corral log segment (bad magic)"));
-    }
-    let mut offset = MAGIC.len();
-    loop {
-        seg.end = offset as u64;
-        match record::scan(&buf, offset) {
-            Scan::End => return Ok(()),
-            Scan::Record { payload, next } => {
-                match payload.split_first() {
-                    Some((&ENTRY, rest)) if rest.len() >= 8 => {
-                        let mut idx = [0u8; 8];
-                        idx.copy_from_slice(&rest[..8]);
-                        let index = u64::from_be_bytes(idx);
-                        // A later entry with the same or lower index replaces the
-                        // tail from there on, as a truncation would have.
-                        if out
-                            .entries
-                            .last_key_value()
-                            .is_some_and(|(last, _)| *last >= index)
-                        {
-                            out.entries.split_off(&index);
-                            seg.offsets.retain(|(i, _)| *i < index);
-                        }
-                        out.entries.insert(index, rest[8..].to_vec());
-                        seg.offsets.push((index, offset as u64));
-                    }
-                    Some((&COMMITTED, rest)) => out.committed = Some(rest.to_vec()),
-                    _ => return Err(corrupt(offset, "unknown record type")),
-                }
-                offset = next;
-            }
-            Scan::Bad {
-                offset: at,
-                reaches_end,
-                reason,
-            } => {
-                if is_last && reaches_end {
-                    out.warnings.push(format!(
-                        "{}: torn record at offset {at} ({reason}); cut off {} bytes",
-                        seg.path.display(),
-                        buf.len() - at
-                    ));
-                    let file = OpenOptions::new()
-                        .write(true)
-                        .open(&seg.path)
-                        .map_err(|e| StorageError::io(&seg.path, e))?;
-                    file.set_len(at as u64)
-                        .and_then(|_| file.sync_all())
-                        .map_err(|e| StorageError::io(&seg.path, e))?;
-                    return Ok(());
-                }
-                if covered {
-                    out.warnings.push(format!(
-                        "{}: {reason} at offset {at}; every entry of this segment is in a snapshot, so it is skipped",
-                        seg.path.display()
-                    ));
-                    return Ok(());
-                }
-                return Err(corrupt(at, reason));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+    use std::os::unix::fs::FileExt;
+
     use super::*;
+    use crate::record;
+    use crate::wal::active::PREFILL_BYTES;
+    use crate::wal::inspect::records_end;
+    use crate::wal::segment::MAGIC;
 
     fn tmp(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("corral-wal-{name}-{}", std::process::id()));
@@ -575,6 +314,23 @@ mod tests {
         range
             .map(|i| (i, format!("entry {i}").into_bytes()))
             .collect()
+    }
+
+    #[test]
+    #[should_panic(expected = "log append of index 5 after index 6")]
+    fn an_append_behind_the_last_entry_is_refused() {
+        let dir = tmp("behind");
+        let (mut wal, _) = Wal::open(&dir, 0, Flusher::start(None)).unwrap();
+        wal.append(&entries(1..=6)).unwrap();
+        let _ = wal.append(&entries(5..=5));
+    }
+
+    #[test]
+    #[should_panic(expected = "log append of index 4 where 3 comes next")]
+    fn a_gap_inside_one_append_is_refused() {
+        let dir = tmp("gap");
+        let (mut wal, _) = Wal::open(&dir, 0, Flusher::start(None)).unwrap();
+        let _ = wal.append(&[(2, vec![1]), (4, vec![2])]);
     }
 
     #[test]
