@@ -200,7 +200,7 @@ impl Cluster {
 
     fn signal(&self, i: usize, signal: libc::c_int) {
         if let Some(c) = &self.members[i].child {
-            // The pid is our own child's, which we have not reaped: it is still ours.
+            // SAFETY: the pid is our own child's, which we have not reaped: it is still ours.
             unsafe {
                 libc::kill(c.id() as libc::pid_t, signal);
             }

@@ -1,94 +1,70 @@
 //! zkCli's commands and flags, parsed from the words of one line.
 
-/// One parsed command.
+/// One parsed command. Those that ask the server carry their arguments, one struct per
+/// command, to the function in `cmd/` that carries them out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Ls {
-        path: String,
-        stat: bool,
-        watch: bool,
-        recursive: bool,
-    },
-    Get {
-        path: String,
-        stat: bool,
-        watch: bool,
-    },
-    Set {
-        path: String,
-        data: String,
-        stat: bool,
-        version: Option<i32>,
-    },
-    Stat {
-        path: String,
-        watch: bool,
-    },
+    Ls(Ls),
+    Get(Get),
+    Set(Set),
+    Stat(Stat),
     Create(Create),
-    Delete {
-        path: String,
-        version: Option<i32>,
-    },
-    DeleteAll {
-        path: String,
-    },
-    GetAcl {
-        path: String,
-        stat: bool,
-    },
-    SetAcl {
-        path: String,
-        acl: String,
-        stat: bool,
-        version: Option<i32>,
-        recursive: bool,
-    },
-    AddAuth {
-        scheme: String,
-        auth: String,
-    },
-    Sync {
-        path: String,
-    },
-    Config {
-        stat: bool,
-        watch: bool,
-    },
-    Reconfig {
-        add: Vec<String>,
-        remove: Vec<String>,
-        members: Vec<String>,
-        version: Option<i64>,
-    },
-    AddWatch {
-        path: String,
-        recursive: bool,
-    },
-    RemoveWatches {
-        path: String,
-    },
-    GetEphemerals {
-        path: String,
-    },
-    GetAllChildrenNumber {
-        path: String,
-    },
+    Delete(Delete),
+    DeleteAll { path: String },
+    GetAcl(GetAcl),
+    SetAcl(SetAcl),
+    AddAuth(AddAuth),
+    Sync { path: String },
+    Config(Config),
+    Reconfig(Reconfig),
+    AddWatch(AddWatch),
+    RemoveWatches { path: String },
+    GetEphemerals { path: String },
+    GetAllChildrenNumber { path: String },
     WhoAmI,
-    Connect {
-        server: String,
-    },
+    Connect { server: String },
     Close,
     History,
-    Redo {
-        index: usize,
-    },
-    PrintWatches {
-        on: Option<bool>,
-    },
+    Redo { index: usize },
+    PrintWatches { on: Option<bool> },
     Quit,
     Help,
 }
 
+/// `ls [-s] [-w] [-R] path`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ls {
+    pub path: String,
+    pub stat: bool,
+    pub watch: bool,
+    pub recursive: bool,
+}
+
+/// `get [-s] [-w] path`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Get {
+    pub path: String,
+    pub stat: bool,
+    pub watch: bool,
+}
+
+/// `set [-s] [-v version] path data`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Set {
+    pub path: String,
+    pub data: String,
+    pub stat: bool,
+    pub version: Option<i32>,
+}
+
+/// `stat [-w] path`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stat {
+    pub path: String,
+    pub watch: bool,
+}
+
+/// `create [-s] [-e] [-c] [-t ttl] path [data] [acl]`
 #[derive(Debug, Clone, PartialEq)]
 pub struct Create {
     pub path: String,
@@ -98,6 +74,60 @@ pub struct Create {
     pub ephemeral: bool,
     pub container: bool,
     pub ttl: Option<u64>,
+}
+
+/// `delete [-v version] path`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delete {
+    pub path: String,
+    pub version: Option<i32>,
+}
+
+/// `getAcl [-s] path`
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetAcl {
+    pub path: String,
+    pub stat: bool,
+}
+
+/// `setAcl [-s] [-v version] [-R] path acl`
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetAcl {
+    pub path: String,
+    pub acl: String,
+    pub stat: bool,
+    pub version: Option<i32>,
+    pub recursive: bool,
+}
+
+/// `addauth scheme auth`
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddAuth {
+    pub scheme: String,
+    pub auth: String,
+}
+
+/// `config [-c] [-w] [-s]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub stat: bool,
+    pub watch: bool,
+}
+
+/// `reconfig [-v version] -add … -remove … | -members …`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reconfig {
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+    pub members: Vec<String>,
+    pub version: Option<i64>,
+}
+
+/// `addWatch [-m mode] path`
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddWatch {
+    pub path: String,
+    pub recursive: bool,
 }
 
 /// The usage lines zkCli prints for `help` and after a malformed command.
@@ -212,7 +242,20 @@ pub fn parse(words: &[&str]) -> Result<Command, String> {
     let Some((name, rest)) = words.split_first() else {
         return Err(String::new());
     };
-    let (known, valued): (&[&str], &[&str]) = match *name {
+    let (known, valued) = flags_of(name);
+    let a = Args::parse(rest, known, valued).map_err(|e| format!("{e}\n{}", usage(name)))?;
+    if let Some(cmd) = parse_read(name, &a)? {
+        return Ok(cmd);
+    }
+    if let Some(cmd) = parse_write(name, &a)? {
+        return Ok(cmd);
+    }
+    parse_shell(name, &a)
+}
+
+/// A command's flags, and those of them that take a value.
+fn flags_of(name: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match name {
         "ls" => (&["-s", "-w", "-R"], &[]),
         "get" => (&["-s", "-w"], &[]),
         "set" => (&["-s", "-v"], &["-v"]),
@@ -230,34 +273,60 @@ pub fn parse(words: &[&str]) -> Result<Command, String> {
             &["-v", "-file", "-members", "-add", "-remove"],
         ),
         _ => (&[], &[]),
-    };
-    let a = Args::parse(rest, known, valued).map_err(|e| format!("{e}\n{}", usage(name)))?;
+    }
+}
+
+/// The commands that only read; None if `name` is not one of them.
+fn parse_read(name: &str, a: &Args) -> Result<Option<Command>, String> {
     let bad = |_: String| usage(name);
-    let cmd = match *name {
-        "ls" => Command::Ls {
+    Ok(Some(match name {
+        "ls" => Command::Ls(Ls {
             path: a.path().map_err(bad)?,
             stat: a.has("-s"),
             watch: a.has("-w"),
             recursive: a.has("-R"),
-        },
-        "get" => Command::Get {
+        }),
+        "get" => Command::Get(Get {
             path: a.path().map_err(bad)?,
             stat: a.has("-s"),
             watch: a.has("-w"),
+        }),
+        "stat" => Command::Stat(Stat {
+            path: a.path().map_err(bad)?,
+            watch: a.has("-w"),
+        }),
+        "getAcl" => Command::GetAcl(GetAcl {
+            path: a.path().map_err(bad)?,
+            stat: a.has("-s"),
+        }),
+        "config" => Command::Config(Config {
+            stat: a.has("-s"),
+            watch: a.has("-w"),
+        }),
+        "getEphemerals" => Command::GetEphemerals {
+            path: a.positional.first().cloned().unwrap_or_else(|| "/".into()),
         },
+        "getAllChildrenNumber" => Command::GetAllChildrenNumber {
+            path: a.path().map_err(bad)?,
+        },
+        "whoami" => Command::WhoAmI,
+        _ => return Ok(None),
+    }))
+}
+
+/// The commands that change the tree, the session's identity or the ensemble.
+fn parse_write(name: &str, a: &Args) -> Result<Option<Command>, String> {
+    let bad = |_: String| usage(name);
+    Ok(Some(match name {
         "set" => {
             let data = a.positional.get(1).cloned().ok_or_else(|| usage(name))?;
-            Command::Set {
+            Command::Set(Set {
                 path: a.path().map_err(bad)?,
                 data,
                 stat: a.has("-s"),
                 version: a.version()?,
-            }
+            })
         }
-        "stat" => Command::Stat {
-            path: a.path().map_err(bad)?,
-            watch: a.has("-w"),
-        },
         "create" => {
             let ttl = a
                 .value("-t")
@@ -276,49 +345,65 @@ pub fn parse(words: &[&str]) -> Result<Command, String> {
                 ttl,
             })
         }
-        "delete" => Command::Delete {
+        "delete" => Command::Delete(Delete {
             path: a.path().map_err(bad)?,
             version: a.version()?,
-        },
+        }),
         "deleteall" | "rmr" => Command::DeleteAll {
             path: a.path().map_err(bad)?,
         },
-        "getAcl" => Command::GetAcl {
-            path: a.path().map_err(bad)?,
-            stat: a.has("-s"),
-        },
-        "setAcl" => Command::SetAcl {
+        "setAcl" => Command::SetAcl(SetAcl {
             path: a.path().map_err(bad)?,
             acl: a.positional.get(1).cloned().ok_or_else(|| usage(name))?,
             stat: a.has("-s"),
             version: a.version()?,
             recursive: a.has("-R"),
-        },
-        "addauth" => Command::AddAuth {
+        }),
+        "addauth" => Command::AddAuth(AddAuth {
             scheme: a.positional.first().cloned().ok_or_else(|| usage(name))?,
             auth: a.positional.get(1).cloned().unwrap_or_default(),
-        },
+        }),
         "sync" => Command::Sync {
             path: a.path().map_err(bad)?,
         },
-        "config" => Command::Config {
-            stat: a.has("-s"),
-            watch: a.has("-w"),
-        },
-        "addWatch" => Command::AddWatch {
+        "reconfig" => Command::Reconfig(parse_reconfig(name, a)?),
+        _ => return Ok(None),
+    }))
+}
+
+fn parse_reconfig(name: &str, a: &Args) -> Result<Reconfig, String> {
+    let list = |flag: &str| -> Vec<String> {
+        a.value(flag)
+            .map(|v| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let version = a
+        .value("-v")
+        .map(|v| i64::from_str_radix(v.trim_start_matches("0x"), 16).map_err(|_| usage(name)))
+        .transpose()?;
+    let (add, remove, members) = (list("-add"), list("-remove"), list("-members"));
+    if add.is_empty() && remove.is_empty() && members.is_empty() {
+        return Err(usage(name));
+    }
+    Ok(Reconfig {
+        add,
+        remove,
+        members,
+        version,
+    })
+}
+
+/// Watches and the shell's own commands; zkCli's help for an unknown name.
+fn parse_shell(name: &str, a: &Args) -> Result<Command, String> {
+    let bad = |_: String| usage(name);
+    Ok(match name {
+        "addWatch" => Command::AddWatch(AddWatch {
             path: a.path().map_err(bad)?,
             recursive: a.value("-m").is_none_or(|m| m == "PERSISTENT_RECURSIVE"),
-        },
+        }),
         "removewatches" => Command::RemoveWatches {
             path: a.path().map_err(bad)?,
         },
-        "getEphemerals" => Command::GetEphemerals {
-            path: a.positional.first().cloned().unwrap_or_else(|| "/".into()),
-        },
-        "getAllChildrenNumber" => Command::GetAllChildrenNumber {
-            path: a.path().map_err(bad)?,
-        },
-        "whoami" => Command::WhoAmI,
         "connect" => Command::Connect {
             server: a.positional.first().cloned().ok_or_else(|| usage(name))?,
         },
@@ -336,32 +421,8 @@ pub fn parse(words: &[&str]) -> Result<Command, String> {
         },
         "quit" | "exit" => Command::Quit,
         "help" => Command::Help,
-        "reconfig" => {
-            let list = |flag: &str| -> Vec<String> {
-                a.value(flag)
-                    .map(|v| v.split(',').map(str::to_string).collect())
-                    .unwrap_or_default()
-            };
-            let version = a
-                .value("-v")
-                .map(|v| {
-                    i64::from_str_radix(v.trim_start_matches("0x"), 16).map_err(|_| usage(name))
-                })
-                .transpose()?;
-            let (add, remove, members) = (list("-add"), list("-remove"), list("-members"));
-            if add.is_empty() && remove.is_empty() && members.is_empty() {
-                return Err(usage(name));
-            }
-            Command::Reconfig {
-                add,
-                remove,
-                members,
-                version,
-            }
-        }
         _ => return Err(help_text()),
-    };
-    Ok(cmd)
+    })
 }
 
 #[cfg(test)]
@@ -372,21 +433,21 @@ mod tests {
     fn flags_and_paths() {
         assert_eq!(
             parse(&["ls", "-s", "-R", "/a"]),
-            Ok(Command::Ls {
+            Ok(Command::Ls(Ls {
                 path: "/a".into(),
                 stat: true,
                 watch: false,
                 recursive: true
-            })
+            }))
         );
         assert_eq!(
             parse(&["set", "-v", "3", "/a", "x"]),
-            Ok(Command::Set {
+            Ok(Command::Set(Set {
                 path: "/a".into(),
                 data: "x".into(),
                 stat: false,
                 version: Some(3)
-            })
+            }))
         );
         assert!(
             matches!(parse(&["create", "-e", "-s", "/q-", "d"]), Ok(Command::Create(c)) if c.ephemeral && c.sequential)

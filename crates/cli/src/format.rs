@@ -1,7 +1,7 @@
 //! zkCli's text for a Stat, an ACL and an error, and the JSON of `--json`.
 
 use serde_json::{json, Value};
-use zookeeper_client::{Acl, Error, Permission, Stat};
+use zookeeper_client::{Acl, AuthId, Error, Permission, Stat};
 
 /// `Wed Nov 25 14:02:52 UTC 2026`, as Java's Date prints in zkCli.
 fn date(ms: i64) -> String {
@@ -37,6 +37,12 @@ pub fn stat_json(s: &Stat) -> Value {
     })
 }
 
+/// `v` with the node's Stat under `"stat"`.
+pub fn with_stat(mut v: Value, st: &Stat) -> Value {
+    v["stat"] = stat_json(st);
+    v
+}
+
 /// zkCli's permission letters: `cdrwa`.
 pub fn perms(p: Permission) -> String {
     [
@@ -65,6 +71,23 @@ pub fn parse_perms(letters: &str) -> Option<Permission> {
         };
     }
     Some(p)
+}
+
+/// `scheme:id:perms[,…]`, as zkCli takes an ACL (a digest id has a colon inside).
+pub fn parse_acl(text: &str) -> Result<Vec<Acl>, String> {
+    text.split(',')
+        .map(|one| {
+            let (scheme, rest) = one
+                .split_once(':')
+                .ok_or_else(|| format!("{one} does not have the form scheme:id:perm\n"))?;
+            let (id, perms) = rest
+                .rsplit_once(':')
+                .ok_or_else(|| format!("{one} does not have the form scheme:id:perm\n"))?;
+            let perms = parse_perms(perms)
+                .ok_or_else(|| format!("{one}: permissions are letters of cdrwa\n"))?;
+            Ok(Acl::new(perms, AuthId::new(scheme, id)))
+        })
+        .collect()
 }
 
 pub fn acl(list: &[Acl]) -> String {

@@ -1,16 +1,22 @@
 //! `corral cli`: a shell for any ZooKeeper-protocol server that speaks zkCli's commands
 //! and prints what zkCli prints, plus one-shot commands with `--json` for scripts.
 //!
-//! `words` splits a command line, `command` turns it into a request with zkCli's flags,
-//! `run` sends it through the `zookeeper-client` crate and formats the answer
-//! (`format`), and `shell` is the interactive loop: line editing, history kept across
-//! runs, completion of znode paths asked of the server, and watch events printed as
-//! they arrive.
+//! `words` splits a command line, `command` turns it into a command with zkCli's flags,
+//! `run` carries the session's own commands out and hands the others to their function
+//! in `cmd/` (one per command), which asks the server through the `zookeeper-client`
+//! crate and formats the answer (`format`); `watches` keeps the watches a command set
+//! and prints their events. `shell` is the interactive loop: line editing, history kept
+//! across runs, completion of znode paths asked of the server.
+//!
+//! Imports run one way: shell uses run and command; run uses cmd, command and
+//! watches; cmd uses command, format and watches.
 
+mod cmd;
 mod command;
 mod format;
 mod run;
 mod shell;
+mod watches;
 mod words;
 
 use std::process::ExitCode;

@@ -186,6 +186,9 @@ fn run_server(path: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,0 +1,60 @@
+//! A zoo.cfg that breaks a rule stops the real `corral server` at start: it exits
+//! non-zero and its message names the keys at fault, instead of starting and failing
+//! every client later (a minSessionTimeout above the maxSessionTimeout made each
+//! handshake panic).
+
+mod support;
+
+use support::ServerProcess;
+
+/// Starts a server on `extra` zoo.cfg lines that must refuse them; its stderr.
+fn refused(extra: &str) -> String {
+    let mut server = ServerProcess::configure(extra);
+    server.spawn();
+    let status = server.wait_exit();
+    let log = server.log();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the server did not refuse {extra:?} (exit status {status:?}): {log}"
+    );
+    log
+}
+
+#[test]
+fn min_session_timeout_above_max_stops_the_server_naming_both_keys() {
+    let log = refused("minSessionTimeout=5000\nmaxSessionTimeout=4000");
+    assert!(
+        log.contains("minSessionTimeout") && log.contains("maxSessionTimeout"),
+        "the message does not name both keys: {log}"
+    );
+}
+
+#[test]
+fn a_tick_time_whose_default_timeout_overflows_stops_the_server() {
+    let log = refused("tickTime=200000000");
+    assert!(
+        log.contains("tickTime") && log.contains("maxSessionTimeout"),
+        "the message does not name tickTime and maxSessionTimeout: {log}"
+    );
+}
+
+#[test]
+fn an_ensemble_without_a_myid_stops_the_server() {
+    let log = refused(
+        "initLimit=10\nsyncLimit=5\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889",
+    );
+    assert!(
+        log.contains("myid"),
+        "the message does not name myid: {log}"
+    );
+}
+
+#[test]
+fn what_loading_corrects_is_logged_once_the_server_runs() {
+    let server = ServerProcess::start("snapCount=1\nnoSuchKey=1");
+    let log = server.log();
+    assert!(
+        log.contains("snapCount should be 2 or more") && log.contains("noSuchKey"),
+        "the corrections were not logged: {log}"
+    );
+}

@@ -1,0 +1,58 @@
+//! conf and dirs: the configuration the server runs with, and the size of its data.
+
+use std::fmt::Write as _;
+
+use crate::ServerState;
+
+pub(crate) fn configuration(state: &ServerState) -> String {
+    let c = &state.config;
+    let (data_size, log_size) = dir_sizes(state);
+    let mut out = format!(
+        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
+        c.client_port,
+        c.data_dir.display(),
+        data_size,
+        c.log_dir().display(),
+        log_size,
+        c.tick_time,
+        c.max_client_cnxns,
+        c.min_session_timeout,
+        c.max_session_timeout,
+        c.my_id,
+    );
+    if let (true, Some(me)) = (state.ensemble, c.me()) {
+        // The quorum part ends without a newline, as ZooKeeper's does.
+        let _ = write!(
+            out,
+            "initLimit={}\nsyncLimit={}\nelectionAlg=3\nelectionPort={}\nquorumPort={}\npeerType={}\nmembership: \n{}",
+            c.init_limit,
+            c.sync_limit,
+            me.election_port,
+            me.quorum_port,
+            u8::from(me.observer),
+            String::from_utf8_lossy(&crate::ensemble_config(c)),
+        );
+    }
+    out
+}
+
+/// Bytes under the snapshot and log directories, as ZooKeeper's `dirs` reports them.
+pub(crate) fn dir_sizes(state: &ServerState) -> (u64, u64) {
+    fn size(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    let c = &state.config;
+    (
+        size(&c.data_dir.join("snapshots")),
+        size(&c.log_dir().join("log")),
+    )
+}
