@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use corral_consensus::Role;
 
+use crate::state::ServerState;
 use crate::stats::Stats;
-use crate::ServerState;
 
 /// ZooKeeper's eighteen words, then four that ClickHouse Keeper's operators use:
 /// log info, snapshot now, request leadership, yield leadership (all off by default).
@@ -461,7 +461,7 @@ pub(crate) fn configuration(state: &ServerState) -> String {
             me.election_port,
             me.quorum_port,
             u8::from(me.observer),
-            String::from_utf8_lossy(&crate::ensemble_config(c)),
+            String::from_utf8_lossy(&crate::ensemble::ensemble_config(c)),
         );
     }
     out

@@ -12,8 +12,10 @@ use corral_tree::{Txn, TxnOp};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 
-use crate::session::{new_password, now_millis};
-use crate::{quorum, ServerState};
+use crate::clock::now_millis;
+use crate::quorum;
+use crate::session::new_password;
+use crate::state::ServerState;
 
 /// How long a handshake waits for this server to catch up with the leader, when the
 /// client has seen more than this server has applied.
@@ -94,6 +96,27 @@ pub async fn admit(
     );
     refuse_expired(wr).await;
     None
+}
+
+/// The handshake's reply, framed. Old clients send no readOnly byte and expect none
+/// back.
+pub fn hello(admitted: &Admitted, sent_read_only: bool) -> Bytes {
+    let response = ConnectResponse {
+        protocol_version: 0,
+        timeout: admitted.timeout,
+        session_id: admitted.session_id,
+        passwd: admitted.passwd.clone(),
+        read_only: admitted.read_only,
+    };
+    let mut hello = BytesMut::new();
+    hello.put_i32(0);
+    response.write(&mut hello);
+    if !sent_read_only {
+        hello.truncate(hello.len() - 1);
+    }
+    let len = (hello.len() - 4) as i32;
+    hello[..4].copy_from_slice(&len.to_be_bytes());
+    hello.freeze()
 }
 
 /// True if `ok` holds now, or after this server syncs with the leader.

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 
-use crate::{connection, ServerState};
+use crate::connection;
+use crate::state::ServerState;
 
 pub async fn run(
     socket: TcpListener,

@@ -9,11 +9,11 @@ use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use corral_jute::records::{event_type, keeper_state, ReplyHeader, WatcherEvent};
-use corral_jute::{xid, Jute};
+use corral_jute::xid;
 use corral_tree::{path, Event, EventKind};
 use tokio::sync::mpsc;
 
-use crate::connection::{frame, ConnId, Outbound};
+use crate::wire::{frame, ConnId, JuteDyn, Outbound};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Modes {
@@ -343,17 +343,6 @@ fn notification(ty: i32, path: &str, zxid: i64) -> Bytes {
         path: path.to_string(),
     };
     frame(&header, Some(&event as &dyn JuteDyn))
-}
-
-/// Object-safe view of `Jute::write`, so frames can carry any record.
-pub trait JuteDyn {
-    fn write_to(&self, w: &mut bytes::BytesMut);
-}
-
-impl<T: Jute> JuteDyn for T {
-    fn write_to(&self, w: &mut bytes::BytesMut) {
-        self.write(w)
-    }
 }
 
 #[cfg(test)]

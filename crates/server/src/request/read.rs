@@ -12,10 +12,10 @@ use corral_jute::records::{
 use corral_jute::{xid, ErrorCode, Jute, JuteError, OpCode, Reader};
 use corral_tree::{acl, DataTree, Node};
 
-use super::write::RawBody;
-use crate::connection::{frame, Conn};
-use crate::watches::{JuteDyn, Table};
-use crate::ServerState;
+use super::{auth, boxed, watches, Answer, Conn};
+use crate::state::ServerState;
+use crate::watches::Table;
+use crate::wire::{frame, JuteDyn, RawBody};
 
 pub fn is_client_read(op: OpCode) -> bool {
     matches!(
@@ -39,9 +39,6 @@ pub fn is_client_read(op: OpCode) -> bool {
             | OpCode::WhoAmI
     )
 }
-
-/// A read's outcome: a record to send, nothing, or an error code.
-pub type Answer = Result<Option<Box<dyn JuteDyn>>, ErrorCode>;
 
 /// Answers one read. The flag says whether to close the connection after it.
 pub fn answer(
@@ -174,18 +171,14 @@ fn dispatch(
             }
         }
         OpCode::MultiRead => boxed(multi_read(state, conn, tree, body)?),
-        OpCode::WhoAmI => super::auth::who_am_i(conn),
+        OpCode::WhoAmI => auth::who_am_i(conn),
         OpCode::AddWatch
         | OpCode::CheckWatches
         | OpCode::RemoveWatches
         | OpCode::SetWatches
-        | OpCode::SetWatches2 => super::watches::handle(state, conn, tree, op, body)?,
+        | OpCode::SetWatches2 => watches::handle(state, conn, tree, op, body)?,
         _ => Err(ErrorCode::Unimplemented),
     })
-}
-
-pub fn boxed<T: Jute + 'static>(record: T) -> Answer {
-    Ok(Some(Box::new(record)))
 }
 
 fn readable<'a>(tree: &'a DataTree, conn: &Conn, path: &str) -> Result<&'a Node, ErrorCode> {
