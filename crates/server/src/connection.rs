@@ -5,6 +5,9 @@
 //! answering anything after it (so a session reads its own writes); the writer
 //! batches frames onto the socket. Watch events join the writer's queue when the
 //! change is applied, so they always precede the reply of the write that caused them.
+//!
+//! What a connection holds in the shared state is given back by guards when they are
+//! dropped, so a panic in any stage releases it as surely as a clean close.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -112,6 +115,53 @@ async fn first_frame(
     Some((connect, body.len() > 44))
 }
 
+/// A connection's entries in the shared state: its listing, its watches, its
+/// session's binding to it, and its requests counted as outstanding. Dropping this
+/// gives them back, on the normal way out and when a panic unwinds the task that
+/// holds it.
+struct Registered {
+    state: Arc<ServerState>,
+    conn: Arc<Conn>,
+}
+
+impl Registered {
+    fn join(
+        state: &Arc<ServerState>,
+        conn: &Arc<Conn>,
+        timeout: i32,
+        stop: Arc<watch::Sender<bool>>,
+        outbox: mpsc::Sender<Outbound>,
+    ) -> Registered {
+        let entry = ConnEntry {
+            peer: conn.peer,
+            session: conn.session_id,
+            timeout,
+            stop,
+            counters: conn.counters.clone(),
+            read_only: conn.read_only,
+        };
+        state.hub.join(conn.id, entry, outbox, Instant::now());
+        Registered {
+            state: state.clone(),
+            conn: conn.clone(),
+        }
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        // Requests the connection never got to answer are no longer outstanding.
+        let unanswered = self.conn.counters.take_unanswered();
+        self.state
+            .stats
+            .outstanding
+            .fetch_sub(unanswered, Ordering::Relaxed);
+        self.state
+            .hub
+            .leave(self.conn.id, self.conn.session_id, Instant::now());
+    }
+}
+
 /// The three stages of an admitted session's connection.
 async fn run_session(
     state: Arc<ServerState>,
@@ -133,24 +183,22 @@ async fn run_session(
     let (out_tx, out_rx) = mpsc::channel(OUTBOX);
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
-    let entry = ConnEntry {
-        peer,
-        session: admitted.session_id,
-        timeout: admitted.timeout,
-        stop: stop_tx.clone(),
-        counters: counters.clone(),
-        read_only: admitted.read_only,
-    };
-    state.hub.join(id, entry, out_tx.clone(), Instant::now());
+    let _registered = Registered::join(
+        &state,
+        &conn,
+        admitted.timeout,
+        stop_tx.clone(),
+        out_tx.clone(),
+    );
     let hello = handshake::hello(&admitted, sent_read_only);
     let _ = out_tx.send(Outbound::Frame(hello)).await;
 
     let writer = tokio::spawn(write_loop(
         wr,
         out_rx,
-        stop_tx,
+        stop_tx.clone(),
         state.clone(),
-        counters.clone(),
+        counters,
     ));
     let (pending_tx, pending_rx) = mpsc::channel(MAX_OUTSTANDING);
     let (reads_tx, reads_rx) = watch::channel(0usize);
@@ -162,19 +210,16 @@ async fn run_session(
         pending_rx,
         queue.reads.clone(),
         out_tx,
+        StopReader(stop_tx),
         state.clone(),
         conn.clone(),
     ));
     read_loop(&mut rd, queue, reads_rx, stop_rx, &state, &conn).await;
-    let _ = responder.await;
+    if responder.await.is_err() {
+        // The responder panicked and sent no Close: the writer would wait for one.
+        writer.abort();
+    }
     let _ = writer.await;
-    // Requests the connection never got to answer are no longer outstanding.
-    let unanswered = counters.queued.swap(0, Ordering::Relaxed);
-    state
-        .stats
-        .outstanding
-        .fetch_sub(unanswered, Ordering::Relaxed);
-    state.hub.leave(id, admitted.session_id, Instant::now());
 }
 
 /// The responder's queue, and how many reads in it are not yet answered.
@@ -243,7 +288,7 @@ async fn enqueue(queue: &Queue, state: &ServerState, conn: &Conn, next: Pending)
         queue.reads.send_modify(|n| *n += 1);
     }
     if matches!(next, Pending::Read { .. } | Pending::Write { .. }) {
-        conn.counters.queued.fetch_add(1, Ordering::Relaxed);
+        conn.counters.queue_one();
         state.stats.outstanding.fetch_add(1, Ordering::Relaxed);
     }
     queue.pending.send(next).await.is_ok() && !last
@@ -253,6 +298,7 @@ async fn respond_loop(
     mut pending: mpsc::Receiver<Pending>,
     reads: Arc<watch::Sender<usize>>,
     out: mpsc::Sender<Outbound>,
+    _stop_reader: StopReader,
     state: Arc<ServerState>,
     conn: Arc<Conn>,
 ) {
@@ -279,8 +325,9 @@ async fn respond_loop(
 
 /// An answered read or write, in the connection's and the server's counters.
 fn account(state: &ServerState, conn: &Conn, done: Done) {
-    conn.counters.queued.fetch_sub(1, Ordering::Relaxed);
-    state.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
+    if conn.counters.answer_one() {
+        state.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
+    }
     let took = done.started.elapsed();
     conn.counters.answered(
         done.op.as_i32(),
@@ -292,6 +339,16 @@ fn account(state: &ServerState, conn: &Conn, done: Done) {
     crate::metrics::request_done(done.op, done.write, took);
 }
 
+/// Tells the reader to stop when the responder or the writer ends, however it ends
+/// (a panic too): a connection that can answer nothing more should read nothing more.
+struct StopReader(Arc<watch::Sender<bool>>);
+
+impl Drop for StopReader {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
+}
+
 async fn write_loop(
     wr: OwnedWriteHalf,
     mut out: mpsc::Receiver<Outbound>,
@@ -299,6 +356,7 @@ async fn write_loop(
     state: Arc<ServerState>,
     counters: Arc<ConnCounters>,
 ) {
+    let _stop_reader = StopReader(stop);
     let mut wr = BufWriter::new(wr);
     let mut open = true;
     while open {
@@ -330,5 +388,4 @@ async fn write_loop(
         counters.sent.fetch_add(sent, Ordering::Relaxed);
     }
     let _ = wr.shutdown().await;
-    stop.send_replace(true);
 }

@@ -74,6 +74,25 @@ impl ConnCounters {
         self.latency_count.fetch_add(1, Relaxed);
     }
 
+    /// A read or write was queued for answering; the number now queued.
+    pub fn queue_one(&self) -> u64 {
+        self.queued.fetch_add(1, Relaxed) + 1
+    }
+
+    /// A queued request was answered. False if the connection's end already took it
+    /// out of the count (`take_unanswered`), so nothing is counted out twice however
+    /// the connection's tasks end.
+    pub fn answer_one(&self) -> bool {
+        self.queued
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// The connection has ended: the requests it never answered, counted out.
+    pub fn take_unanswered(&self) -> u64 {
+        self.queued.swap(0, Relaxed)
+    }
+
     /// `crst`: counts and latencies start again.
     pub fn reset(&self) {
         for c in [
