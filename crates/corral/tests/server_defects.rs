@@ -1,6 +1,6 @@
 //! Regression tests for defects in the server crate, each against a real server and
 //! real clients: a session-timeout range that panicked every connection task and
-//! leaked its per-address connection slot.
+//! leaked its per-address connection slot, and a multiRead that ran twice.
 
 mod support;
 
@@ -10,9 +10,9 @@ use std::time::Duration;
 use bytes::{BufMut, BytesMut};
 use corral_jute::records::{ConnectRequest, ConnectResponse};
 use corral_jute::Jute;
-use support::within;
+use support::{four, within, ServerProcess};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use zookeeper_client::{Acls, Client, CreateMode};
+use zookeeper_client::{Acls, Client, CreateMode, MultiReadResult};
 
 /// A handshake over a raw socket: the server's ConnectResponse, or `None` if it
 /// closed the connection without one (a refused or crashed connection task).
@@ -110,4 +110,71 @@ async fn inverted_session_timeout_range_admits_every_client() {
     drop(client);
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A summary line of `mntr`, 0 when the summary has not been recorded yet.
+fn mntr_value(port: u16, key: &str) -> u64 {
+    let text = four(port, "mntr").expect("mntr answers");
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('\t'))
+        .map_or(0, |v| v.trim().parse().expect("a number"))
+}
+
+/// (count, bytes) of the reads in namespace `/mr` so far.
+fn mr_reads(port: u16) -> (u64, u64) {
+    (
+        mntr_value(port, "zk_cnt_mr_read_per_namespace"),
+        mntr_value(port, "zk_sum_mr_read_per_namespace"),
+    )
+}
+
+/// multiRead used to be run once to check it and again to answer it, so every read
+/// in it was counted twice in read_per_namespace (and done twice under the tree
+/// lock). One multiRead of three reads must count as the same three reads sent one
+/// by one. ZooKeeper's updateReadStat counts path length + bytes read + 68 for the
+/// Stat: getData /mr/a 5 + 5 + 68, getData /mr/b 5 + 7 + 68, getChildren /mr 3 + 2
+/// (the names "a" and "b") + 68, so 3 reads of 231 bytes.
+#[tokio::test]
+async fn multi_read_counts_each_read_once() {
+    let server = ServerProcess::start("");
+    let zk = Client::connect(&server.addr()).await.expect("connect");
+    let open = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    zk.create("/mr", b"", &open).await.expect("create /mr");
+    zk.create("/mr/a", b"12345", &open)
+        .await
+        .expect("create /mr/a");
+    zk.create("/mr/b", b"1234567", &open)
+        .await
+        .expect("create /mr/b");
+
+    let before = mr_reads(server.port);
+    let mut reader = zk.new_multi_reader();
+    reader.add_get_data("/mr/a").expect("add getData");
+    reader.add_get_data("/mr/b").expect("add getData");
+    reader.add_get_children("/mr").expect("add getChildren");
+    let results = reader.commit().await.expect("multiRead");
+    assert!(
+        matches!(
+            results.as_slice(),
+            [
+                MultiReadResult::Data { .. },
+                MultiReadResult::Data { .. },
+                MultiReadResult::Children { .. }
+            ]
+        ),
+        "{results:?}"
+    );
+    let after_multi = mr_reads(server.port);
+    let multi = (after_multi.0 - before.0, after_multi.1 - before.1);
+    assert_eq!(multi, (3, 231), "one multiRead of three reads");
+
+    zk.get_data("/mr/a").await.expect("getData");
+    zk.get_data("/mr/b").await.expect("getData");
+    zk.list_children("/mr").await.expect("getChildren");
+    let after_single = mr_reads(server.port);
+    let single = (
+        after_single.0 - after_multi.0,
+        after_single.1 - after_multi.1,
+    );
+    assert_eq!(multi, single, "a multiRead counts as its reads one by one");
 }

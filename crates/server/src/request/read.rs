@@ -57,22 +57,10 @@ pub fn answer(
     let tree = state.tree().read();
     let zxid = tree.last_zxid();
     if op == OpCode::MultiRead {
-        if let Err(e) = multi_read(state, conn, &tree, body) {
-            // ZooKeeper has already begun its (empty) multi response when it finds
-            // an operation that is not a read, so the refusal carries one.
-            tracing::debug!("refused multiRead from {}: {e}", conn.peer);
-            let header = ReplyHeader {
-                xid: header.xid,
-                zxid,
-                err: ErrorCode::MarshallingError.as_i32(),
-            };
-            let mut empty = BytesMut::new();
-            multi::write_results(&[], &mut empty);
-            return (
-                frame(&header, Some(&RawBody(empty.freeze()) as &dyn JuteDyn)),
-                false,
-            );
-        }
+        return (
+            multi_read_reply(state, conn, &tree, header.xid, body),
+            false,
+        );
     }
     let result = match dispatch(state, conn, &tree, op, body) {
         Ok(answer) => answer,
@@ -170,7 +158,6 @@ fn dispatch(
                 }),
             }
         }
-        OpCode::MultiRead => boxed(multi_read(state, conn, tree, body)?),
         OpCode::WhoAmI => auth::who_am_i(conn),
         OpCode::AddWatch
         | OpCode::CheckWatches
@@ -262,6 +249,33 @@ fn mask_digest(a: &Acl) -> Acl {
             id: format!("{user}:x"),
         },
     }
+}
+
+/// The reply to a multiRead, which runs once. A refused one (an operation that is
+/// not a read, or a malformed body) answers MarshallingError with an empty multi
+/// response: ZooKeeper has already begun that response when it finds the operation.
+fn multi_read_reply(
+    state: &ServerState,
+    conn: &Conn,
+    tree: &DataTree,
+    xid: i32,
+    body: &[u8],
+) -> Bytes {
+    let (err, body) = match multi_read(state, conn, tree, body) {
+        Ok(results) => (ErrorCode::Ok, results),
+        Err(e) => {
+            tracing::debug!("refused multiRead from {}: {e}", conn.peer);
+            let mut empty = BytesMut::new();
+            multi::write_results(&[], &mut empty);
+            (ErrorCode::MarshallingError, RawBody(empty.freeze()))
+        }
+    };
+    let header = ReplyHeader {
+        xid,
+        zxid: tree.last_zxid(),
+        err: err.as_i32(),
+    };
+    frame(&header, Some(&body as &dyn JuteDyn))
 }
 
 /// multiRead: each operation answers on its own; one failing does not stop the rest.
