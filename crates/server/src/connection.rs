@@ -288,7 +288,14 @@ async fn enqueue(queue: &Queue, state: &ServerState, conn: &Conn, next: Pending)
         queue.reads.send_modify(|n| *n += 1);
     }
     if matches!(next, Pending::Read { .. } | Pending::Write { .. }) {
-        conn.counters.queue_one();
+        let queued = conn.counters.queue_one();
+        // The queue's capacity, one request in the responder's hands and this one:
+        // more means the bound that keeps a client from filling memory is gone.
+        assert!(
+            queued <= MAX_OUTSTANDING as u64 + 2,
+            "connection {} has {queued} requests outstanding, over its bound of {MAX_OUTSTANDING}",
+            conn.id
+        );
         state.stats.outstanding.fetch_add(1, Ordering::Relaxed);
     }
     queue.pending.send(next).await.is_ok() && !last
@@ -308,7 +315,11 @@ async fn respond_loop(
             break;
         };
         if read {
-            reads.send_modify(|n| *n = n.saturating_sub(1));
+            reads.send_modify(|n| {
+                *n = n.checked_sub(1).unwrap_or_else(|| {
+                    panic!("connection {}: more reads answered than queued", conn.id)
+                })
+            });
         }
         if let Some(done) = settled.done {
             account(&state, &conn, done);

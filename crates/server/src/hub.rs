@@ -115,21 +115,36 @@ pub struct Hub {
     conns: Mutex<HashMap<ConnId, ConnEntry>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// For the session clocks and the connection table, a poisoned lock is taken as it
+/// is: each of their changes is a single map operation or a field store, which a
+/// panic (in a caller, between changes) cannot leave half done, so the maps are
+/// consistent.
+fn lock_consistent<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The watch tables change in several steps (both tables, the per-connection index,
+/// the recursive count), and a panic between them leaves them out of step: serving on
+/// would send wrong events or miss some. The server stops instead.
+fn lock_or_stop<'a, T>(m: &'a Mutex<T>, what: &str) -> MutexGuard<'a, T> {
+    m.lock().unwrap_or_else(|_| {
+        tracing::error!("{what} were poisoned by a panic while changing them; stopping");
+        eprintln!("corral: {what} were poisoned by a panic while changing them; stopping");
+        std::process::abort()
+    })
 }
 
 impl Hub {
     pub fn watches(&self) -> MutexGuard<'_, WatchManager> {
-        lock(&self.watches)
+        lock_or_stop(&self.watches, "the watch tables")
     }
 
     pub fn sessions(&self) -> MutexGuard<'_, SessionTable> {
-        lock(&self.sessions)
+        lock_consistent(&self.sessions)
     }
 
     pub fn conns(&self) -> MutexGuard<'_, HashMap<ConnId, ConnEntry>> {
-        lock(&self.conns)
+        lock_consistent(&self.conns)
     }
 
     /// A connection whose session was admitted: it is listed, receives its watch
@@ -142,9 +157,9 @@ impl Hub {
         outbox: mpsc::Sender<Outbound>,
         now: Instant,
     ) {
-        let (session, timeout) = (entry.session, entry.timeout);
+        let (session, timeout, stop) = (entry.session, entry.timeout, entry.stop.clone());
         self.conns().insert(conn, entry);
-        self.watches().attach(conn, outbox);
+        self.watches().attach(conn, outbox, stop);
         let replaced = self.sessions().attach(session, conn, timeout, now);
         if let Some(old) = replaced {
             self.kick(old);

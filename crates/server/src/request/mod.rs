@@ -73,6 +73,8 @@ impl Conn {
         }
     }
 
+    /// The list is only cloned or pushed to, and a push either happens or does not,
+    /// so a lock poisoned by a panic elsewhere still guards a whole list.
     fn identities(&self) -> std::sync::MutexGuard<'_, Vec<Id>> {
         self.identity.lock().unwrap_or_else(|p| p.into_inner())
     }
