@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value};
 
-use crate::ServerState;
+use crate::state::ServerState;
 
 mod commands;
 

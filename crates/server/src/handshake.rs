@@ -12,8 +12,10 @@ use corral_tree::{Txn, TxnOp};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 
-use crate::session::{new_password, now_millis};
-use crate::{quorum, ServerState};
+use crate::clock::now_millis;
+use crate::quorum;
+use crate::session::new_password;
+use crate::state::ServerState;
 
 /// How long a handshake waits for this server to catch up with the leader, when the
 /// client has seen more than this server has applied.
@@ -34,10 +36,10 @@ pub async fn admit(
     peer: SocketAddr,
     wr: &mut OwnedWriteHalf,
 ) -> Option<Admitted> {
-    let cfg = &state.config;
-    let timeout = req.timeout.clamp(
-        cfg.min_session_timeout as i32,
-        cfg.max_session_timeout as i32,
+    let timeout = negotiate(
+        req.timeout,
+        state.config.min_session_timeout,
+        state.config.max_session_timeout,
     );
     if !quorum::serving(state) {
         if req.read_only && quorum::read_only(state) {
@@ -94,6 +96,37 @@ pub async fn admit(
     );
     refuse_expired(wr).await;
     None
+}
+
+/// The session timeout a client gets, in ZooKeeper's order: raised to the minimum,
+/// then capped at the maximum. Whatever the configuration says (the config file
+/// refuses a minimum above the maximum, but a `Config` built in code need not), this
+/// never panics, as `clamp` did; with the two inverted, every client gets the maximum.
+fn negotiate(requested: i32, min: u32, max: u32) -> i32 {
+    let min = i32::try_from(min).unwrap_or(i32::MAX);
+    let max = i32::try_from(max).unwrap_or(i32::MAX);
+    requested.max(min).min(max)
+}
+
+/// The handshake's reply, framed. Old clients send no readOnly byte and expect none
+/// back.
+pub fn hello(admitted: &Admitted, sent_read_only: bool) -> Bytes {
+    let response = ConnectResponse {
+        protocol_version: 0,
+        timeout: admitted.timeout,
+        session_id: admitted.session_id,
+        passwd: admitted.passwd.clone(),
+        read_only: admitted.read_only,
+    };
+    let mut hello = BytesMut::new();
+    hello.put_i32(0);
+    response.write(&mut hello);
+    if !sent_read_only {
+        hello.truncate(hello.len() - 1);
+    }
+    let len = (hello.len() - 4) as i32;
+    hello[..4].copy_from_slice(&len.to_be_bytes());
+    hello.freeze()
 }
 
 /// True if `ok` holds now, or after this server syncs with the leader.
@@ -182,4 +215,28 @@ async fn refuse_expired(wr: &mut OwnedWriteHalf) {
     w.put_i32(refusal.to_bytes().len() as i32);
     refusal.write(&mut w);
     let _ = wr.write_all(&w).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::negotiate;
+
+    #[test]
+    fn negotiation_raises_to_the_minimum_then_caps_at_the_maximum() {
+        assert_eq!(negotiate(1000, 4000, 40_000), 4000);
+        assert_eq!(negotiate(10_000, 4000, 40_000), 10_000);
+        assert_eq!(negotiate(100_000, 4000, 40_000), 40_000);
+        assert_eq!(negotiate(-5, 4000, 40_000), 4000);
+    }
+
+    #[test]
+    fn negotiation_never_panics_whatever_the_configuration() {
+        // An inverted range, as ZooKeeper's order gives it: the maximum.
+        assert_eq!(negotiate(1000, 30_000, 4000), 4000);
+        assert_eq!(negotiate(50_000, 30_000, 4000), 4000);
+        // Bounds beyond i32 saturate instead of wrapping negative.
+        assert_eq!(negotiate(i32::MAX, u32::MAX, u32::MAX), i32::MAX);
+        assert_eq!(negotiate(1000, 0, u32::MAX), 1000);
+        assert_eq!(negotiate(i32::MIN, 0, 0), 0);
+    }
 }

@@ -1,17 +1,20 @@
 //! What the log's apply step touches on this server: watches, session clocks and the
-//! connections. The state machine calls `Hub::applied` under the tree's write lock.
+//! connections. The state machine calls `Hub::applied` under the tree's write lock;
+//! a connection joins the hub once its session is admitted and leaves it when it ends.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use corral_consensus::ApplyObserver;
 use corral_tree::{DataTree, Event, EventKind, OpResult, Txn, TxnOp, TxnResult};
+use tokio::sync::{mpsc, watch};
 
-use crate::connection::ConnId;
-
+use crate::clock::now_millis;
 use crate::session::SessionTable;
 use crate::watches::WatchManager;
+use crate::wire::{ConnId, Outbound};
 
 /// A live client connection, as operators see it in `cons` and `stat`.
 pub struct ConnEntry {
@@ -19,8 +22,8 @@ pub struct ConnEntry {
     pub session: i64,
     pub timeout: i32,
     /// Stops the connection's reader; what is queued is still answered, then it closes.
-    pub stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
-    pub counters: std::sync::Arc<ConnCounters>,
+    pub stop: Arc<watch::Sender<bool>>,
+    pub counters: Arc<ConnCounters>,
     /// A read-only session (see `quorum`).
     pub read_only: bool,
 }
@@ -63,13 +66,31 @@ impl ConnCounters {
         if let Some(z) = zxid {
             self.last_zxid.store(z, Relaxed);
         }
-        self.last_response_ms
-            .store(crate::session::now_millis() as u64, Relaxed);
+        self.last_response_ms.store(now_millis() as u64, Relaxed);
         self.last_latency.store(latency_ms, Relaxed);
         self.min_latency.fetch_min(latency_ms, Relaxed);
         self.max_latency.fetch_max(latency_ms, Relaxed);
         self.latency_sum.fetch_add(latency_ms, Relaxed);
         self.latency_count.fetch_add(1, Relaxed);
+    }
+
+    /// A read or write was queued for answering; the number now queued.
+    pub fn queue_one(&self) -> u64 {
+        self.queued.fetch_add(1, Relaxed) + 1
+    }
+
+    /// A queued request was answered. False if the connection's end already took it
+    /// out of the count (`take_unanswered`), so nothing is counted out twice however
+    /// the connection's tasks end.
+    pub fn answer_one(&self) -> bool {
+        self.queued
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// The connection has ended: the requests it never answered, counted out.
+    pub fn take_unanswered(&self) -> u64 {
+        self.queued.swap(0, Relaxed)
     }
 
     /// `crst`: counts and latencies start again.
@@ -94,21 +115,63 @@ pub struct Hub {
     conns: Mutex<HashMap<ConnId, ConnEntry>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// For the session clocks and the connection table, a poisoned lock is taken as it
+/// is: each of their changes is a single map operation or a field store, which a
+/// panic (in a caller, between changes) cannot leave half done, so the maps are
+/// consistent.
+fn lock_consistent<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The watch tables change in several steps (both tables, the per-connection index,
+/// the recursive count), and a panic between them leaves them out of step: serving on
+/// would send wrong events or miss some. The server stops instead.
+fn lock_or_stop<'a, T>(m: &'a Mutex<T>, what: &str) -> MutexGuard<'a, T> {
+    m.lock().unwrap_or_else(|_| {
+        tracing::error!("{what} were poisoned by a panic while changing them; stopping");
+        eprintln!("corral: {what} were poisoned by a panic while changing them; stopping");
+        std::process::abort()
+    })
 }
 
 impl Hub {
     pub fn watches(&self) -> MutexGuard<'_, WatchManager> {
-        lock(&self.watches)
+        lock_or_stop(&self.watches, "the watch tables")
     }
 
     pub fn sessions(&self) -> MutexGuard<'_, SessionTable> {
-        lock(&self.sessions)
+        lock_consistent(&self.sessions)
     }
 
     pub fn conns(&self) -> MutexGuard<'_, HashMap<ConnId, ConnEntry>> {
-        lock(&self.conns)
+        lock_consistent(&self.conns)
+    }
+
+    /// A connection whose session was admitted: it is listed, receives its watch
+    /// events in `outbox`, and serves the session from now (a connection that
+    /// served it before is told to close). `leave` undoes all of it.
+    pub fn join(
+        &self,
+        conn: ConnId,
+        entry: ConnEntry,
+        outbox: mpsc::Sender<Outbound>,
+        now: Instant,
+    ) {
+        let (session, timeout, stop) = (entry.session, entry.timeout, entry.stop.clone());
+        self.conns().insert(conn, entry);
+        self.watches().attach(conn, outbox, stop);
+        let replaced = self.sessions().attach(session, conn, timeout, now);
+        if let Some(old) = replaced {
+            self.kick(old);
+        }
+    }
+
+    /// The connection has ended: its listing and watches go, and its session's
+    /// clock starts from `now`.
+    pub fn leave(&self, conn: ConnId, session: i64, now: Instant) {
+        self.conns().remove(&conn);
+        self.watches().detach(conn);
+        self.sessions().detach(session, conn, now);
     }
 
     /// Tells a connection to read no more and close once its queued requests are
@@ -124,7 +187,8 @@ impl ApplyObserver for Hub {
     fn applied(&self, _tree: &DataTree, txn: &Txn, result: &TxnResult, events: &[Event]) {
         match (&txn.op, &result.result) {
             (TxnOp::CreateSession { timeout, .. }, OpResult::SessionCreated) => {
-                self.sessions().track(txn.session_id, *timeout);
+                self.sessions()
+                    .track(txn.session_id, *timeout, Instant::now());
             }
             (TxnOp::CloseSession, _) => {
                 let conn = self.sessions().forget(txn.session_id);
@@ -162,17 +226,19 @@ impl ApplyObserver for Hub {
     }
 
     fn sessions_alive(&self, sessions: &[i64]) {
+        let now = Instant::now();
         let mut table = self.sessions();
         for id in sessions {
-            table.touch(*id);
+            table.touch(*id, now);
         }
     }
 
     fn reset(&self, tree: &DataTree) {
+        let now = Instant::now();
         let mut sessions = self.sessions();
         sessions.retain(|id| tree.session(id).is_some());
         for (id, s) in tree.sessions() {
-            sessions.track(id, s.timeout);
+            sessions.track(id, s.timeout, now);
         }
     }
 }
@@ -196,5 +262,48 @@ fn count_writes(op: &TxnOp, result: &OpResult) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(session: i64) -> (ConnEntry, watch::Receiver<bool>) {
+        let (stop, stopped) = watch::channel(false);
+        let entry = ConnEntry {
+            peer: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
+            session,
+            timeout: 1000,
+            stop: Arc::new(stop),
+            counters: Arc::new(ConnCounters::new(0)),
+            read_only: false,
+        };
+        (entry, stopped)
+    }
+
+    #[test]
+    fn leave_undoes_join_and_a_second_connection_replaces_the_first() {
+        let hub = Hub::default();
+        let now = Instant::now();
+        hub.sessions().track(7, 1000, now);
+        let (first, first_stopped) = entry(7);
+        let (tx, _rx) = mpsc::channel(4);
+        hub.join(1, first, tx.clone(), now);
+        hub.watches()
+            .add_standard(crate::watches::Table::Data, "/a", 1);
+        let (second, _) = entry(7);
+        hub.join(2, second, tx, now);
+        assert!(
+            *first_stopped.borrow(),
+            "the replaced connection is told to close"
+        );
+        hub.leave(1, 7, now);
+        assert_eq!(hub.conns().len(), 1);
+        assert_eq!(hub.watches().summary(), (0, 0, 0));
+        hub.leave(2, 7, now);
+        assert!(hub.conns().is_empty());
+        // Nothing serves the session any more: a new connection replaces none.
+        assert_eq!(hub.sessions().attach(7, 3, 1000, now), None);
     }
 }

@@ -3,11 +3,58 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::net::TcpListener;
 
-use crate::{connection, ServerState};
+use crate::connection;
+use crate::state::ServerState;
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerAddress(Mutex<HashMap<IpAddr, u32>>);
+
+impl PerAddress {
+    /// Each change is one map operation on a `u32`, which a panic cannot leave half
+    /// done: a poisoned lock still guards true counts.
+    fn counts(&self) -> MutexGuard<'_, HashMap<IpAddr, u32>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One more connection from `ip`, unless it has `limit` already (0: no limit).
+    fn take(self: &Arc<Self>, ip: IpAddr, limit: u32) -> Option<Slot> {
+        let mut counts = self.counts();
+        let n = counts.entry(ip).or_insert(0);
+        if limit > 0 && *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            table: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// A connection's place in its address's count. Dropping it gives the place back,
+/// when the connection ends and when a panic unwinds its task alike, so a crashing
+/// connection cannot lock its address out.
+struct Slot {
+    table: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.table.counts();
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
 
 pub async fn run(
     socket: TcpListener,
@@ -15,7 +62,7 @@ pub async fn run(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let next_id = AtomicU64::new(1);
-    let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
+    let per_address = Arc::new(PerAddress::default());
     loop {
         let accepted = tokio::select! {
             a = socket.accept() => a,
@@ -31,30 +78,61 @@ pub async fn run(
             }
         };
         let limit = state.config.max_client_cnxns;
-        {
-            let mut counts = per_ip.lock().unwrap_or_else(|p| p.into_inner());
-            let n = counts.entry(peer.ip()).or_insert(0);
-            if limit > 0 && *n >= limit {
-                tracing::warn!("Too many connections from {} - max is {limit}", peer.ip());
-                crate::mntr::get()
-                    .connection_rejected
-                    .fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            *n += 1;
-        }
+        let Some(slot) = per_address.take(peer.ip(), limit) else {
+            tracing::warn!("Too many connections from {} - max is {limit}", peer.ip());
+            crate::mntr::get()
+                .connection_rejected
+                .fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();
-        let per_ip = per_ip.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             connection::serve(stream, peer, state, id).await;
-            let mut counts = per_ip.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(n) = counts.get_mut(&peer.ip()) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    counts.remove(&peer.ip());
-                }
-            }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(table: &PerAddress, ip: IpAddr) -> u32 {
+        table.counts().get(&ip).copied().unwrap_or(0)
+    }
+
+    #[test]
+    fn the_limit_refuses_and_a_dropped_slot_is_given_back() {
+        let table = Arc::new(PerAddress::default());
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        let a = table.take(ip, 2);
+        let b = table.take(ip, 2);
+        assert!(a.is_some() && b.is_some());
+        assert!(table.take(ip, 2).is_none(), "a third over the limit of 2");
+        assert!(
+            table.take(IpAddr::from([127, 0, 0, 2]), 2).is_some(),
+            "another address has its own count"
+        );
+        drop(a);
+        assert_eq!(held(&table, ip), 1);
+        assert!(table.take(ip, 2).is_some());
+        assert!(table.take(ip, 0).is_some(), "0 is no limit");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_connection_task_gives_its_slot_back() {
+        let table = Arc::new(PerAddress::default());
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        for _ in 0..3 {
+            let slot = table.take(ip, 1).expect("the slot is free");
+            let task = tokio::spawn(async move {
+                let _slot = slot;
+                panic!("a connection task that dies");
+            });
+            assert!(task.await.expect_err("the task panicked").is_panic());
+            assert_eq!(held(&table, ip), 0, "the slot is back");
+        }
+        assert!(table.counts().is_empty());
     }
 }

@@ -20,8 +20,8 @@ use std::time::Duration;
 use corral_jute::OpCode;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::state::ServerState;
 use crate::stats::Stats;
-use crate::ServerState;
 
 /// Buckets of the per-opcode latency histograms, in seconds: 50 µs to 10 s.
 const LATENCY_BUCKETS: &[f64] = &[

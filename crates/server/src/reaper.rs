@@ -8,8 +8,8 @@ use std::time::Duration;
 use corral_tree::txn::{CONTAINER_OWNER, TTL_MASK};
 use corral_tree::{Txn, TxnOp};
 
-use crate::session::now_millis;
-use crate::ServerState;
+use crate::clock::now_millis;
+use crate::state::ServerState;
 
 pub async fn run(state: Arc<ServerState>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let period = Duration::from_millis(state.config.container_check_interval_ms.max(10));

@@ -4,16 +4,23 @@
 //! and child watches (getChildren). A persistent watch sits in both; a recursive one
 //! only in the data table, so it never sees NodeChildrenChanged. A connection gets at
 //! most one event per change, and a one-shot watch is gone once it fires.
+//!
+//! Events go into the connection's outbox, the writer's bounded queue, without
+//! waiting: the apply step calls in here under the tree's write lock. A connection
+//! whose outbox is full is not reading; it gets no more events (a gap followed by
+//! later events would break ZooKeeper's promise) and is told to stop, so the client
+//! reconnects and re-arms its watches with setWatches.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use corral_jute::records::{event_type, keeper_state, ReplyHeader, WatcherEvent};
-use corral_jute::{xid, Jute};
+use corral_jute::xid;
 use corral_tree::{path, Event, EventKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use crate::connection::{frame, ConnId, Outbound};
+use crate::wire::{frame, ConnId, JuteDyn, Outbound};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Modes {
@@ -57,19 +64,41 @@ impl WatcherType {
     }
 }
 
+/// Where a connection's events go, and how to stop it when it does not take them.
+struct Outbox {
+    frames: mpsc::Sender<Outbound>,
+    stop: Arc<watch::Sender<bool>>,
+}
+
 #[derive(Default)]
 pub struct WatchManager {
     data: HashMap<String, HashMap<ConnId, Modes>>,
     child: HashMap<String, HashMap<ConnId, Modes>>,
+    /// How many (path, connection) entries of `data` have the recursive mode: while
+    /// it is 0, a change need not look for recursive watches on its ancestors.
     recursive_count: usize,
     by_conn: HashMap<ConnId, HashSet<(Table, String)>>,
-    outboxes: HashMap<ConnId, mpsc::Sender<Outbound>>,
+    outboxes: HashMap<ConnId, Outbox>,
+}
+
+/// One recursive watch fewer. The count going below zero means the tables are out
+/// of step with it: a broken invariant, which stops the server rather than let a
+/// wrapped count make every change walk its ancestors, or miss a recursive watch.
+fn one_recursive_less(count: &mut usize) {
+    *count = count
+        .checked_sub(1)
+        .unwrap_or_else(|| panic!("watch tables: a recursive watch removed twice"));
 }
 
 impl WatchManager {
-    /// Lets a connection receive events.
-    pub fn attach(&mut self, conn: ConnId, out: mpsc::Sender<Outbound>) {
-        self.outboxes.insert(conn, out);
+    /// Lets a connection receive events; `stop` stops it when its outbox is full.
+    pub fn attach(
+        &mut self,
+        conn: ConnId,
+        frames: mpsc::Sender<Outbound>,
+        stop: Arc<watch::Sender<bool>>,
+    ) {
+        self.outboxes.insert(conn, Outbox { frames, stop });
     }
 
     /// Drops every watch of a closed connection.
@@ -85,7 +114,7 @@ impl WatchManager {
                 }
             }
             if was_recursive {
-                self.recursive_count -= 1;
+                one_recursive_less(&mut self.recursive_count);
             }
         }
     }
@@ -187,7 +216,7 @@ impl WatchManager {
         f(m);
         let now = *m;
         if was_recursive && !now.recursive {
-            self.recursive_count -= 1;
+            one_recursive_less(&mut self.recursive_count);
         }
         if !now.any() {
             self.forget(table, path, conn);
@@ -286,8 +315,10 @@ impl WatchManager {
     }
 
     /// Queues a notification for a connection. A connection whose queue is full has
-    /// stopped reading; it is told to close rather than letting the queue grow.
-    pub fn send(&self, conn: ConnId, ty: i32, path: &str, zxid: i64) {
+    /// stopped reading: rather than let the queue grow, or send it later events after
+    /// a lost one, it gets no more events and is stopped. (A `Close` in its queue
+    /// could not be delivered either: the queue is full.)
+    pub fn send(&mut self, conn: ConnId, ty: i32, path: &str, zxid: i64) {
         let Some(out) = self.outboxes.get(&conn) else {
             return;
         };
@@ -295,9 +326,10 @@ impl WatchManager {
         crate::mntr::get()
             .watch_bytes
             .fetch_add(frame.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        if out.try_send(Outbound::Frame(frame)).is_err() {
+        if out.frames.try_send(Outbound::Frame(frame)).is_err() {
             tracing::warn!("connection {conn} is not reading its watch events; closing it");
-            let _ = out.try_send(Outbound::Close);
+            out.stop.send_replace(true);
+            self.outboxes.remove(&conn);
         }
     }
 
@@ -345,17 +377,6 @@ fn notification(ty: i32, path: &str, zxid: i64) -> Bytes {
     frame(&header, Some(&event as &dyn JuteDyn))
 }
 
-/// Object-safe view of `Jute::write`, so frames can carry any record.
-pub trait JuteDyn {
-    fn write_to(&self, w: &mut bytes::BytesMut);
-}
-
-impl<T: Jute> JuteDyn for T {
-    fn write_to(&self, w: &mut bytes::BytesMut) {
-        self.write(w)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,6 +386,11 @@ mod tests {
             path: path.into(),
             kind,
         }
+    }
+
+    fn stop() -> (Arc<watch::Sender<bool>>, watch::Receiver<bool>) {
+        let (tx, rx) = watch::channel(false);
+        (Arc::new(tx), rx)
     }
 
     fn collect(rx: &mut mpsc::Receiver<Outbound>) -> usize {
@@ -379,7 +405,7 @@ mod tests {
     fn one_shot_fires_once_persistent_stays() {
         let mut w = WatchManager::default();
         let (tx, mut rx) = mpsc::channel(16);
-        w.attach(1, tx);
+        w.attach(1, tx, stop().0);
         w.add_standard(Table::Data, "/a", 1);
         w.add_persistent("/b", 1, false);
         w.trigger(
@@ -406,7 +432,7 @@ mod tests {
     fn recursive_sees_descendants_but_not_child_lists() {
         let mut w = WatchManager::default();
         let (tx, mut rx) = mpsc::channel(16);
-        w.attach(1, tx);
+        w.attach(1, tx, stop().0);
         w.add_persistent("/r", 1, true);
         w.trigger(
             &[
@@ -426,12 +452,43 @@ mod tests {
     fn delete_tells_a_connection_once() {
         let mut w = WatchManager::default();
         let (tx, mut rx) = mpsc::channel(16);
-        w.attach(1, tx);
+        w.attach(1, tx, stop().0);
         w.add_standard(Table::Data, "/d", 1);
         w.add_standard(Table::Child, "/d", 1);
         w.trigger(&[ev("/d", EventKind::Deleted)], 5);
         assert_eq!(collect(&mut rx), 1);
         assert_eq!(w.summary(), (0, 0, 0));
         w.detach(1);
+    }
+
+    #[test]
+    fn a_full_outbox_stops_the_connection_and_gets_no_later_event() {
+        let mut w = WatchManager::default();
+        let (tx, mut rx) = mpsc::channel(1);
+        let (stop_tx, stop_rx) = stop();
+        w.attach(1, tx, stop_tx);
+        w.add_persistent("/p", 1, false);
+        let change = [ev("/p", EventKind::DataChanged)];
+        w.trigger(&change, 5);
+        assert!(!*stop_rx.borrow(), "the first event fits");
+        w.trigger(&change, 6);
+        assert!(*stop_rx.borrow(), "the second finds the outbox full");
+        assert_eq!(collect(&mut rx), 1);
+        // Room again, but the connection that lost an event gets no later one.
+        w.trigger(&change, 7);
+        assert_eq!(collect(&mut rx), 0);
+    }
+
+    #[test]
+    fn recursive_count_follows_the_tables() {
+        let mut w = WatchManager::default();
+        w.add_persistent("/r", 1, true);
+        w.add_persistent("/r", 1, true);
+        w.add_persistent("/s", 2, true);
+        assert_eq!(w.recursive_count, 2);
+        assert!(w.remove("/r", WatcherType::Any, 1));
+        assert_eq!(w.recursive_count, 1);
+        w.detach(2);
+        assert_eq!(w.recursive_count, 0);
     }
 }

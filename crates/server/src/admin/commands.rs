@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use serde_json::{json, Map, Value};
 
 use crate::fourletter;
+use crate::state::ServerState;
 use crate::stats::Stats;
-use crate::ServerState;
 
 type Args = HashMap<String, String>;
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::ServerState;
+use crate::state::ServerState;
 
 pub(crate) fn configuration(state: &ServerState) -> String {
     let c = &state.config;
@@ -30,7 +30,7 @@ pub(crate) fn configuration(state: &ServerState) -> String {
             me.election_port,
             me.quorum_port,
             u8::from(me.observer),
-            String::from_utf8_lossy(&crate::ensemble_config(c)),
+            String::from_utf8_lossy(&crate::ensemble::ensemble_config(c)),
         );
     }
     out

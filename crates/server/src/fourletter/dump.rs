@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use corral_consensus::Role;
 
-use crate::ServerState;
+use crate::state::ServerState;
 
 pub(super) fn watches(state: &ServerState, by_path: bool) -> String {
     let by_conn = state.hub.watches().by_connection();

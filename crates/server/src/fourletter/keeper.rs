@@ -2,7 +2,7 @@
 //! and ends), `csnp` (snapshot now), `rqld` and `ydld` (ask for, or give up, the
 //! leadership).
 
-use crate::ServerState;
+use crate::state::ServerState;
 
 /// ClickHouse Keeper's `lgif`: where this server's log starts and ends, what is
 /// committed, and the last snapshot. Terms are the current term (Corral keeps no

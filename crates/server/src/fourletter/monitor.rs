@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use corral_consensus::Role;
 
 use super::version::version_line;
+use crate::state::ServerState;
 use crate::stats::Stats;
-use crate::ServerState;
 
 /// One mntr line: key, value, and where it is shown: 'a'll, 'q'uorum members, 'l'eader.
 type Row = (&'static str, String, char);

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use super::version::version_line;
+use crate::state::ServerState;
 use crate::stats::Stats;
-use crate::ServerState;
 
 /// srvr, and with the asking connection's address stat, which lists the clients.
 pub(super) fn server_stats(

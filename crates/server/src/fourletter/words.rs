@@ -10,7 +10,7 @@ use super::envi::environment;
 use super::keeper;
 use super::monitor::monitor;
 use super::status::{connections, server_stats};
-use crate::ServerState;
+use crate::state::ServerState;
 
 /// ZooKeeper's eighteen words, then four that ClickHouse Keeper's operators use:
 /// log info, snapshot now, request leadership, yield leadership (all off by default).

@@ -1,27 +1,18 @@
 //! addauth (the auth packet) and whoAmI.
 
-use corral_jute::records::{AuthPacket, ClientInfo, Id, ReplyHeader, WhoAmIResponse};
+use corral_jute::records::{AuthPacket, ClientInfo, Id, WhoAmIResponse};
 use corral_jute::{ErrorCode, Jute};
 use corral_tree::acl;
 
-use super::read::{boxed, Answer};
-use crate::connection::{frame, Conn, Pending};
-use crate::ServerState;
+use super::{boxed, Answer, Conn, Pending};
+use crate::state::ServerState;
+use crate::wire::error_reply;
 
 /// Adds an identity to the connection. It runs as soon as the packet is read, before
 /// any later request is submitted, so those requests carry the new identity. An
 /// unknown scheme gets AuthFailed and the connection is closed, as in ZooKeeper.
 pub fn handle(state: &ServerState, conn: &Conn, xid: i32, body: &[u8]) -> Pending {
-    let reply = |err: ErrorCode| {
-        frame(
-            &ReplyHeader {
-                xid,
-                zxid: 0,
-                err: err.as_i32(),
-            },
-            None,
-        )
-    };
+    let reply = |err: ErrorCode| error_reply(xid, 0, err);
     let Ok(packet) = AuthPacket::from_bytes(body) else {
         state
             .stats

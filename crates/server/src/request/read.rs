@@ -12,10 +12,10 @@ use corral_jute::records::{
 use corral_jute::{xid, ErrorCode, Jute, JuteError, OpCode, Reader};
 use corral_tree::{acl, DataTree, Node};
 
-use super::write::RawBody;
-use crate::connection::{frame, Conn};
-use crate::watches::{JuteDyn, Table};
-use crate::ServerState;
+use super::{auth, boxed, watches, Answer, Conn};
+use crate::state::ServerState;
+use crate::watches::Table;
+use crate::wire::{frame, JuteDyn, RawBody};
 
 pub fn is_client_read(op: OpCode) -> bool {
     matches!(
@@ -40,9 +40,6 @@ pub fn is_client_read(op: OpCode) -> bool {
     )
 }
 
-/// A read's outcome: a record to send, nothing, or an error code.
-pub type Answer = Result<Option<Box<dyn JuteDyn>>, ErrorCode>;
-
 /// Answers one read. The flag says whether to close the connection after it.
 pub fn answer(
     state: &ServerState,
@@ -60,22 +57,10 @@ pub fn answer(
     let tree = state.tree().read();
     let zxid = tree.last_zxid();
     if op == OpCode::MultiRead {
-        if let Err(e) = multi_read(state, conn, &tree, body) {
-            // ZooKeeper has already begun its (empty) multi response when it finds
-            // an operation that is not a read, so the refusal carries one.
-            tracing::debug!("refused multiRead from {}: {e}", conn.peer);
-            let header = ReplyHeader {
-                xid: header.xid,
-                zxid,
-                err: ErrorCode::MarshallingError.as_i32(),
-            };
-            let mut empty = BytesMut::new();
-            multi::write_results(&[], &mut empty);
-            return (
-                frame(&header, Some(&RawBody(empty.freeze()) as &dyn JuteDyn)),
-                false,
-            );
-        }
+        return (
+            multi_read_reply(state, conn, &tree, header.xid, body),
+            false,
+        );
     }
     let result = match dispatch(state, conn, &tree, op, body) {
         Ok(answer) => answer,
@@ -173,19 +158,14 @@ fn dispatch(
                 }),
             }
         }
-        OpCode::MultiRead => boxed(multi_read(state, conn, tree, body)?),
-        OpCode::WhoAmI => super::auth::who_am_i(conn),
+        OpCode::WhoAmI => auth::who_am_i(conn),
         OpCode::AddWatch
         | OpCode::CheckWatches
         | OpCode::RemoveWatches
         | OpCode::SetWatches
-        | OpCode::SetWatches2 => super::watches::handle(state, conn, tree, op, body)?,
+        | OpCode::SetWatches2 => watches::handle(state, conn, tree, op, body)?,
         _ => Err(ErrorCode::Unimplemented),
     })
-}
-
-pub fn boxed<T: Jute + 'static>(record: T) -> Answer {
-    Ok(Some(Box::new(record)))
 }
 
 fn readable<'a>(tree: &'a DataTree, conn: &Conn, path: &str) -> Result<&'a Node, ErrorCode> {
@@ -269,6 +249,33 @@ fn mask_digest(a: &Acl) -> Acl {
             id: format!("{user}:x"),
         },
     }
+}
+
+/// The reply to a multiRead, which runs once. A refused one (an operation that is
+/// not a read, or a malformed body) answers MarshallingError with an empty multi
+/// response: ZooKeeper has already begun that response when it finds the operation.
+fn multi_read_reply(
+    state: &ServerState,
+    conn: &Conn,
+    tree: &DataTree,
+    xid: i32,
+    body: &[u8],
+) -> Bytes {
+    let (err, body) = match multi_read(state, conn, tree, body) {
+        Ok(results) => (ErrorCode::Ok, results),
+        Err(e) => {
+            tracing::debug!("refused multiRead from {}: {e}", conn.peer);
+            let mut empty = BytesMut::new();
+            multi::write_results(&[], &mut empty);
+            (ErrorCode::MarshallingError, RawBody(empty.freeze()))
+        }
+    };
+    let header = ReplyHeader {
+        xid,
+        zxid: tree.last_zxid(),
+        err: err.as_i32(),
+    };
+    frame(&header, Some(&body as &dyn JuteDyn))
 }
 
 /// multiRead: each operation answers on its own; one failing does not stop the rest.

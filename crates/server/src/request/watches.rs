@@ -7,10 +7,9 @@ use corral_jute::records::{
 use corral_jute::{ErrorCode, Jute, JuteError, OpCode};
 use corral_tree::DataTree;
 
-use super::read::{boxed, Answer};
-use crate::connection::Conn;
+use super::{boxed, Answer, Conn};
+use crate::state::ServerState;
 use crate::watches::{Table, WatcherType};
-use crate::ServerState;
 
 pub fn handle(
     state: &ServerState,

@@ -1,6 +1,9 @@
-//! Writes: decoding a request into a log transaction, and encoding the reply once
-//! the transaction is applied. The checks themselves run at apply time in
-//! `corral-tree`, so that every replica reaches the same verdict.
+//! Writes, from request to reply: decoding a request into a log transaction,
+//! submitting it, and encoding the reply once the transaction is applied. The checks
+//! themselves run at apply time in `corral-tree`, so that every replica reaches the
+//! same verdict.
+
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use corral_jute::multi::{self, MultiOp};
@@ -11,10 +14,12 @@ use corral_jute::records::{
 };
 use corral_jute::{ErrorCode, Jute, JuteError, OpCode, Reader};
 use corral_tree::txn::CreateOp;
-use corral_tree::{OpResult, TxnOp, TxnResult};
+use corral_tree::{OpResult, Txn, TxnOp, TxnResult};
 
-use crate::connection::frame;
-use crate::watches::JuteDyn;
+use super::{Conn, Pending};
+use crate::clock::now_millis;
+use crate::state::ServerState;
+use crate::wire::{error_reply, frame, JuteDyn, RawBody};
 
 pub fn is_client_write(op: OpCode) -> bool {
     op.is_write() && op != OpCode::CreateSession || op == OpCode::Check
@@ -42,8 +47,51 @@ fn create_ttl(r: CreateTtlRequest) -> TxnOp {
     })
 }
 
+/// Decodes a write and hands its transaction to the log; the reply waits in the
+/// `Pending` for the log to apply it. `None` if the log takes no more writes, which
+/// closes the connection.
+pub async fn submit(
+    state: &ServerState,
+    conn: &Conn,
+    xid: i32,
+    op: OpCode,
+    body: &[u8],
+    started: Instant,
+) -> Option<Pending> {
+    let txn_op = match decode(op, body) {
+        Ok(op) => op,
+        Err(e) => {
+            tracing::debug!("malformed {} from {}: {e}", op.label(), conn.peer);
+            let zxid = state.tree().read().last_zxid();
+            return Some(Pending::Reply(error_reply(
+                xid,
+                zxid,
+                ErrorCode::MarshallingError,
+            )));
+        }
+    };
+    let txn = Txn {
+        session_id: conn.session_id,
+        time: now_millis(),
+        identity: conn.identity(),
+        op: txn_op,
+    };
+    match state.consensus.submit(txn).await {
+        Ok(result) => Some(Pending::Write {
+            xid,
+            opcode: op,
+            result: Box::pin(result),
+            started,
+        }),
+        Err(e) => {
+            tracing::warn!("cannot submit {}: {e}", op.label());
+            None
+        }
+    }
+}
+
 /// The transaction a write request asks for.
-pub fn decode(op: OpCode, body: &[u8]) -> Result<TxnOp, JuteError> {
+fn decode(op: OpCode, body: &[u8]) -> Result<TxnOp, JuteError> {
     Ok(match op {
         OpCode::Create | OpCode::Create2 | OpCode::CreateContainer => {
             create(op, CreateRequest::from_bytes(body)?)
@@ -189,20 +237,5 @@ fn multi_result(r: &OpResult) -> (i32, i32, Bytes) {
         OpResult::Checked => (OpCode::Check.as_i32(), 0, Bytes::new()),
         OpResult::Error(e) => (-1, e.as_i32(), ErrorResponse { err: e.as_i32() }.to_bytes()),
         _ => (-1, 0, ErrorResponse { err: 0 }.to_bytes()),
-    }
-}
-
-/// An already-encoded body.
-pub struct RawBody(pub Bytes);
-
-impl Jute for RawBody {
-    fn read(_r: &mut Reader<'_>) -> Result<Self, JuteError> {
-        Err(JuteError::Unknown {
-            what: "raw body",
-            value: 0,
-        })
-    }
-    fn write(&self, w: &mut BytesMut) {
-        w.extend_from_slice(&self.0);
     }
 }

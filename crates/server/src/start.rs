@@ -1,0 +1,173 @@
+//! Starting and stopping a server: the data directory's lock, the consensus node,
+//! the client port, and the background tasks.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corral_consensus::{Consensus, Paths};
+
+use crate::config::Config;
+use crate::ensemble::{ensemble_config, members, timing};
+use crate::hub::Hub;
+use crate::session::SessionIds;
+use crate::state::ServerState;
+use crate::stats::Stats;
+use crate::{admin, expiry, listener, quorum, reaper};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Consensus(#[from] corral_consensus::ConsensusError),
+    #[error("ensemble configuration: {0}")]
+    Ensemble(String),
+    #[error("dataDir {dir}: {reason}")]
+    DataDir {
+        dir: std::path::PathBuf,
+        reason: String,
+    },
+}
+
+/// Holds `<dataDir>/corral.lock` for the life of the server, so a second server
+/// pointed at the same directory refuses to start instead of corrupting it.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
+    let fail = |reason: String| ServerError::DataDir {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("corral.lock"))
+        .map_err(|e| fail(e.to_string()))?;
+    file.try_lock()
+        .map_err(|_| fail("another server is using this directory".into()))?;
+    Ok(file)
+}
+
+/// A started server; dropping it does not stop it, `shutdown` does.
+pub struct Server {
+    state: Arc<ServerState>,
+    local_addr: std::net::SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts the consensus node, the listener and the background tasks.
+    pub async fn start(mut config: Config) -> Result<Server, ServerError> {
+        let data_dir_lock = lock_data_dir(&config.data_dir)?;
+        let hub = Arc::new(Hub::default());
+        let ensemble = config.is_ensemble();
+        // mntr's dbinittime: loading the snapshot and the log.
+        let db_init = Instant::now();
+        let consensus = start_consensus(&mut config, hub.clone()).await?;
+        crate::mntr::get()
+            .db_init_ms
+            .add(db_init.elapsed().as_millis() as u64);
+        let addr = std::net::SocketAddr::new(config.client_port_address, config.client_port);
+        let socket = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let local_addr = socket
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let session_ids = SessionIds::new(config.my_id);
+        let state = Arc::new(ServerState {
+            config,
+            consensus,
+            hub,
+            stats: Stats::default(),
+            session_ids,
+            ensemble,
+            started: Instant::now(),
+            data_dir_lock,
+        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let tasks = spawn_tasks(socket, &state, stopped).await;
+        tracing::info!(
+            "binding to port {local_addr}; {} (myid {})",
+            if ensemble {
+                "member of an ensemble"
+            } else {
+                "serving standalone"
+            },
+            state.config.my_id
+        );
+        Ok(Server {
+            state,
+            local_addr,
+            stop,
+            tasks,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.local_addr
+    }
+
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.state.consensus.shutdown().await;
+    }
+}
+
+/// The consensus node: a member of the ensemble the server.N lines name, or a
+/// standalone node that has loaded its log before the server takes clients.
+async fn start_consensus(config: &mut Config, hub: Arc<Hub>) -> Result<Consensus, ServerError> {
+    let paths = Paths {
+        snapshots: config.data_dir.join("snapshots"),
+        log: config.log_dir().join("log"),
+        snap_retain: config.autopurge_snap_retain_count as usize,
+        autopurge: config.autopurge_purge_interval_hours > 0,
+        extended_types: config.extended_types,
+        log_segment_bytes: config.log_segment_bytes,
+    };
+    let timing = timing(config);
+    if config.is_ensemble() {
+        let members = members(config).map_err(ServerError::Ensemble)?;
+        let c = Consensus::start_cluster(config.my_id, members, &paths, hub, timing)
+            .await?
+            .with_fault(config.test_fault);
+        let data = ensemble_config(config);
+        // ZooKeeper counts its write of the config node in write_per_namespace.
+        crate::mntr::get().write("/zookeeper/config", data.len() as u64);
+        c.tree().set_config(data);
+        Ok(c)
+    } else {
+        let c = Consensus::start_standalone(config.my_id, &paths, hub, timing)
+            .await?
+            .with_fault(config.test_fault);
+        c.wait_leader(Duration::from_secs(30)).await?;
+        c.wait_caught_up(Duration::from_secs(600)).await?;
+        Ok(c)
+    }
+}
+
+/// The listener, session expiry, the quorum monitor (in an ensemble), the admin and
+/// metrics servers, and the reaper; each ends when `stopped` turns true.
+async fn spawn_tasks(
+    socket: tokio::net::TcpListener,
+    state: &Arc<ServerState>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = vec![
+        tokio::spawn(listener::run(socket, state.clone(), stopped.clone())),
+        tokio::spawn(expiry::run(state.clone(), stopped.clone())),
+    ];
+    if state.ensemble {
+        tasks.push(tokio::spawn(quorum::watch(state.clone(), stopped.clone())));
+    }
+    tasks.extend(admin::start(state.clone(), stopped.clone()).await);
+    tasks.push(tokio::spawn(reaper::run(state.clone(), stopped)));
+    tasks
+}

@@ -1,0 +1,34 @@
+//! What every task of a running server shares: its configuration, the consensus
+//! node (and through it the tree), the hub and the counters.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use corral_consensus::{Consensus, SharedTree};
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::session::SessionIds;
+use crate::stats::Stats;
+
+/// Everything a connection needs, shared by all of them.
+pub(crate) struct ServerState {
+    pub config: Config,
+    pub consensus: Consensus,
+    pub hub: Arc<Hub>,
+    pub stats: Stats,
+    pub session_ids: SessionIds,
+    /// In an ensemble: the clients of this server are dropped while it cannot serve.
+    pub ensemble: bool,
+    pub started: Instant,
+    /// `<dataDir>/corral.lock`, held for the life of the server: it is there for its
+    /// lock, never read.
+    #[allow(dead_code)]
+    pub data_dir_lock: std::fs::File,
+}
+
+impl ServerState {
+    pub fn tree(&self) -> &SharedTree {
+        self.consensus.tree()
+    }
+}
