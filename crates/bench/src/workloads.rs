@@ -157,147 +157,181 @@ async fn connect_all(cli: &Cli) -> Result<Vec<Arc<Client>>, ClientError> {
     Ok(out)
 }
 
+/// What one workload measured: its name, the operations done, how long they took,
+/// their latencies, and any figures of its own.
+struct Measured {
+    name: &'static str,
+    ops: u64,
+    elapsed: Duration,
+    samples: Samples,
+    extra: Vec<(String, serde_json::Value)>,
+}
+
+impl Measured {
+    fn of(name: &'static str, (ops, elapsed, samples): (u64, Duration, Samples)) -> Self {
+        Measured {
+            name,
+            ops,
+            elapsed,
+            samples,
+            extra: Vec::new(),
+        }
+    }
+}
+
 pub async fn run(cli: &Cli) -> Result<(), ClientError> {
     let value = Bytes::from(vec![b'x'; cli.value_size]);
     let before = proc_stat(cli.pid);
-    let mut extra = Vec::new();
-    let (name, ops, elapsed, samples) = match cli.workload.clone() {
-        Workload::Create => {
-            let c = Client::connect(&cli.server, 30_000, None).await?;
-            ensure(&c, &cli.prefix, &Bytes::new()).await?;
-            // Names carry a run tag so repeated runs do not collide.
-            let tag = format!(
-                "{:x}",
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as u64)
-                    .unwrap_or(0)
-                    & 0xffffff
-            );
-            let (prefix, v) = (cli.prefix.clone(), value.clone());
-            let clients = connect_all(cli).await?;
-            let (n, t, s) = drive(cli, clients, move |i| {
-                (
-                    OpCode::Create,
-                    create_body(&format!("{prefix}/n{tag}-{i:010}"), &v, 0),
-                )
-            })
-            .await;
-            ("create", n, t, s)
-        }
-        Workload::Set { keys } => {
-            seed(cli, keys, &value).await?;
-            let (prefix, v) = (cli.prefix.clone(), value.clone());
-            let clients = connect_all(cli).await?;
-            let (n, t, s) = drive(cli, clients, move |i| {
-                let body = SetDataRequest {
-                    path: format!("{prefix}/k{}", i % keys as u64),
-                    data: Some(v.clone()),
-                    version: -1,
-                };
-                (OpCode::SetData, body.to_bytes())
-            })
-            .await;
-            ("set", n, t, s)
-        }
-        Workload::Get { keys } => {
-            seed(cli, keys, &value).await?;
-            let prefix = cli.prefix.clone();
-            let clients = connect_all(cli).await?;
-            let (n, t, s) = drive(cli, clients, move |i| {
-                let body = PathWatchRequest {
-                    path: format!("{prefix}/k{}", i % keys as u64),
-                    watch: false,
-                };
-                (OpCode::GetData, body.to_bytes())
-            })
-            .await;
-            ("get", n, t, s)
-        }
-        Workload::Mixed { keys, read_pct } => {
-            seed(cli, keys, &value).await?;
-            let (prefix, v) = (cli.prefix.clone(), value.clone());
-            let clients = connect_all(cli).await?;
-            let (n, t, s) = drive(cli, clients, move |i| {
-                let path = format!("{prefix}/k{}", i % keys as u64);
-                // A fixed spread of reads and writes: i's hash decides, so each run
-                // sends the same mix.
-                if (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 100 < read_pct as u64 {
-                    (
-                        OpCode::GetData,
-                        PathWatchRequest { path, watch: false }.to_bytes(),
-                    )
-                } else {
-                    let body = SetDataRequest {
-                        path,
-                        data: Some(v.clone()),
-                        version: -1,
-                    };
-                    (OpCode::SetData, body.to_bytes())
-                }
-            })
-            .await;
-            ("mixed", n, t, s)
-        }
-        Workload::Watch { watchers, events } => {
-            let (s, last) = watch(cli, watchers, events, &value).await?;
-            extra.push(("watchers".to_string(), serde_json::json!(watchers)));
-            extra.push((
-                "last_notified_p50_us".to_string(),
-                serde_json::json!(crate::report::percentile(&last, 50.0)),
-            ));
-            extra.push((
-                "last_notified_max_us".to_string(),
-                serde_json::json!(last.last().copied().unwrap_or(0)),
-            ));
-            let n = s.latencies_us.len() as u64;
-            ("watch", n, Duration::from_secs_f64(cli.seconds), s)
-        }
-        Workload::Connect => {
-            let (n, t, s) = churn(cli, 0, &value).await;
-            ("connect", n, t, s)
-        }
-        Workload::Ephemeral { per_session } => {
-            let c = Client::connect(&cli.server, 30_000, None).await?;
-            let parent = format!("{}/e", cli.prefix);
-            ensure(&c, &cli.prefix, &Bytes::new()).await?;
-            ensure(&c, &parent, &Bytes::new()).await?;
-            let (n, t, s) = churn(cli, per_session, &value).await;
-            // Every session closed: none of its ephemerals may be left.
-            let r = c
-                .call(
-                    OpCode::GetChildren,
-                    &PathWatchRequest {
-                        path: parent,
-                        watch: false,
-                    }
-                    .to_bytes(),
-                )
-                .await?;
-            let left = GetChildrenResponse::from_bytes(&r.body)
-                .map(|g| g.children.len())
-                .unwrap_or(usize::MAX);
-            extra.push(("ephemerals_left".to_string(), serde_json::json!(left)));
-            c.close().await?;
-            if left != 0 {
-                eprintln!("corral-bench: {left} ephemerals outlived their sessions");
-            }
-            ("ephemeral", n, t, s)
-        }
+    let m = match cli.workload.clone() {
+        Workload::Create => create(cli, value).await?,
+        Workload::Set { keys } => set(cli, keys, value).await?,
+        Workload::Get { keys } => get(cli, keys, value).await?,
+        Workload::Mixed { keys, read_pct } => mixed(cli, keys, read_pct, value).await?,
+        Workload::Watch { watchers, events } => watched(cli, watchers, events, &value).await?,
+        Workload::Connect => Measured::of("connect", churn(cli, 0, &value).await),
+        Workload::Ephemeral { per_session } => ephemeral(cli, per_session, &value).await?,
         Workload::Probe { path, timeout } => return probe(cli, &path, timeout).await,
     };
     let after = proc_stat(cli.pid);
     Report {
-        workload: name.to_string(),
-        ops,
-        elapsed,
-        samples,
+        workload: m.name.to_string(),
+        ops: m.ops,
+        elapsed: m.elapsed,
+        samples: m.samples,
         before,
         after,
-        extra,
+        extra: m.extra,
     }
     .print(cli.json);
     Ok(())
+}
+
+async fn create(cli: &Cli, value: Bytes) -> Result<Measured, ClientError> {
+    let c = Client::connect(&cli.server, 30_000, None).await?;
+    ensure(&c, &cli.prefix, &Bytes::new()).await?;
+    // Names carry a run tag so repeated runs do not collide.
+    let tag = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+            & 0xffffff
+    );
+    let prefix = cli.prefix.clone();
+    let clients = connect_all(cli).await?;
+    let run = drive(cli, clients, move |i| {
+        (
+            OpCode::Create,
+            create_body(&format!("{prefix}/n{tag}-{i:010}"), &value, 0),
+        )
+    });
+    Ok(Measured::of("create", run.await))
+}
+
+async fn set(cli: &Cli, keys: usize, value: Bytes) -> Result<Measured, ClientError> {
+    seed(cli, keys, &value).await?;
+    let prefix = cli.prefix.clone();
+    let clients = connect_all(cli).await?;
+    let run = drive(cli, clients, move |i| {
+        let body = SetDataRequest {
+            path: format!("{prefix}/k{}", i % keys as u64),
+            data: Some(value.clone()),
+            version: -1,
+        };
+        (OpCode::SetData, body.to_bytes())
+    });
+    Ok(Measured::of("set", run.await))
+}
+
+async fn get(cli: &Cli, keys: usize, value: Bytes) -> Result<Measured, ClientError> {
+    seed(cli, keys, &value).await?;
+    let prefix = cli.prefix.clone();
+    let clients = connect_all(cli).await?;
+    let run = drive(cli, clients, move |i| {
+        let body = PathWatchRequest {
+            path: format!("{prefix}/k{}", i % keys as u64),
+            watch: false,
+        };
+        (OpCode::GetData, body.to_bytes())
+    });
+    Ok(Measured::of("get", run.await))
+}
+
+async fn mixed(
+    cli: &Cli,
+    keys: usize,
+    read_pct: u32,
+    value: Bytes,
+) -> Result<Measured, ClientError> {
+    seed(cli, keys, &value).await?;
+    let prefix = cli.prefix.clone();
+    let clients = connect_all(cli).await?;
+    let run = drive(cli, clients, move |i| {
+        let path = format!("{prefix}/k{}", i % keys as u64);
+        // A fixed spread of reads and writes: i's hash decides, so each run
+        // sends the same mix.
+        if (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 100 < read_pct as u64 {
+            (
+                OpCode::GetData,
+                PathWatchRequest { path, watch: false }.to_bytes(),
+            )
+        } else {
+            let body = SetDataRequest {
+                path,
+                data: Some(value.clone()),
+                version: -1,
+            };
+            (OpCode::SetData, body.to_bytes())
+        }
+    });
+    Ok(Measured::of("mixed", run.await))
+}
+
+async fn watched(
+    cli: &Cli,
+    watchers: usize,
+    events: usize,
+    value: &Bytes,
+) -> Result<Measured, ClientError> {
+    let (s, last) = watch(cli, watchers, events, value).await?;
+    let n = s.latencies_us.len() as u64;
+    let mut m = Measured::of("watch", (n, Duration::from_secs_f64(cli.seconds), s));
+    m.extra
+        .push(("watchers".to_string(), serde_json::json!(watchers)));
+    m.extra.push((
+        "last_notified_p50_us".to_string(),
+        serde_json::json!(crate::report::percentile(&last, 50.0)),
+    ));
+    m.extra.push((
+        "last_notified_max_us".to_string(),
+        serde_json::json!(last.last().copied().unwrap_or(0)),
+    ));
+    Ok(m)
+}
+
+async fn ephemeral(cli: &Cli, per_session: usize, value: &Bytes) -> Result<Measured, ClientError> {
+    let c = Client::connect(&cli.server, 30_000, None).await?;
+    let parent = format!("{}/e", cli.prefix);
+    ensure(&c, &cli.prefix, &Bytes::new()).await?;
+    ensure(&c, &parent, &Bytes::new()).await?;
+    let mut m = Measured::of("ephemeral", churn(cli, per_session, value).await);
+    // Every session closed: none of its ephemerals may be left.
+    let request = PathWatchRequest {
+        path: parent,
+        watch: false,
+    };
+    let r = c.call(OpCode::GetChildren, &request.to_bytes()).await?;
+    let left = GetChildrenResponse::from_bytes(&r.body)
+        .map(|g| g.children.len())
+        .unwrap_or(usize::MAX);
+    m.extra
+        .push(("ephemerals_left".to_string(), serde_json::json!(left)));
+    c.close().await?;
+    if left != 0 {
+        eprintln!("corral-bench: {left} ephemerals outlived their sessions");
+    }
+    Ok(m)
 }
 
 /// connect+close (per_session = 0), or connect, create ephemerals, close.
