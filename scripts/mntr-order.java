@@ -1,6 +1,7 @@
 // Prints the order in which ZooKeeper 3.8's mntr lists its ServerMetrics, as the
-// Rust table of crates/server/src/mntr/order.rs, by registering ServerMetrics with a
-// DefaultMetricsProvider from the installed ZooKeeper jar and dumping it.
+// Rust table of crates/server/src/telemetry/server_metrics/order.rs, by registering
+// ServerMetrics with a DefaultMetricsProvider from the installed ZooKeeper jar and
+// dumping it.
 //
 //   CP=$(cd compat && python3 -c 'import servers; print(servers.zk_classpath())')
 //   java -cp "$CP" scripts/mntr-order.java            # the ORDER table

@@ -153,6 +153,30 @@ fn admin_server_answers_json_commands_and_readiness() {
     assert_eq!(http_get(admin, "/ready").0, 200);
 }
 
+/// The AdminServer's stat_reset used to reset only srvr's counts and leave mntr's
+/// ServerMetrics as they were, while ZooKeeper's (like its srst word) resets both.
+/// Pings move neither of the two values checked: only writes do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_stat_reset_resets_mntr_as_srst_does() {
+    let (server, admin, _) = with_http("");
+    let client = within("connect", Client::connect(&server.addr()))
+        .await
+        .expect("connect");
+    create_nodes(&client, "/reset", 2).await;
+    let writes = |monitor: &serde_json::Value| {
+        (
+            monitor["cnt_updatelatency"].as_u64(),
+            monitor["cnt_reset1_write_per_namespace"].as_u64(),
+        )
+    };
+    let before = writes(&json(admin, "/commands/monitor"));
+    assert!(before.0 >= Some(2) && before.1 == Some(1), "{before:?}");
+    let reset = json(admin, "/commands/stat_reset");
+    assert!(reset["error"].is_null(), "{reset}");
+    let after = writes(&json(admin, "/commands/monitor"));
+    assert_eq!(after, (Some(0), Some(0)), "mntr after stat_reset");
+}
+
 #[test]
 fn words_outside_the_whitelist_are_refused_as_zookeeper_does() {
     let server = ServerProcess::start("4lw.commands.whitelist=srvr, ruok");

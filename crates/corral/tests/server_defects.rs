@@ -1,6 +1,7 @@
 //! Regression tests for defects in the server crate, each against a real server and
 //! real clients: a session-timeout range that panicked every connection task and
-//! leaked its per-address connection slot, and a multiRead that ran twice.
+//! leaked its per-address connection slot, a multiRead that ran twice, and two
+//! servers in one process that shared mntr's counters.
 
 mod support;
 
@@ -177,4 +178,59 @@ async fn multi_read_counts_each_read_once() {
         after_single.1 - after_multi.1,
     );
     assert_eq!(multi, single, "a multiRead counts as its reads one by one");
+}
+
+/// An in-process standalone server on an ephemeral port, its data under `dir`.
+async fn in_process(dir: &std::path::Path) -> corral_server::Server {
+    let config = corral_server::Config {
+        client_port: 0,
+        data_dir: dir.to_path_buf(),
+        admin: None,
+        metrics: None,
+        log_dir: None,
+        ..corral_server::Config::default()
+    };
+    within("server start", corral_server::Server::start(config))
+        .await
+        .expect("start the server")
+}
+
+/// mntr's (bytes received, connection requests) of the server at `addr`, asked off
+/// the runtime that serves it.
+async fn client_traffic(addr: SocketAddr) -> (u64, u64) {
+    tokio::task::spawn_blocking(move || {
+        (
+            mntr_value(addr.port(), "zk_bytes_received_count"),
+            mntr_value(addr.port(), "zk_connection_request_count"),
+        )
+    })
+    .await
+    .expect("mntr asked")
+}
+
+/// mntr's ServerMetrics were one process-wide value, so two servers in one process
+/// (as in-process tests start them) counted each other's clients: a session on one
+/// moved the other's bytes_received_count and connection_request_count. Each server
+/// now owns its telemetry, and a server no client has talked to counts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_in_one_process_count_apart() {
+    let dir = std::env::temp_dir().join(format!("corral-apart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = in_process(&dir.join("a")).await;
+    let b = in_process(&dir.join("b")).await;
+    let session = handshake_until_admitted(a.local_addr(), 10_000).await;
+    assert!(session.is_some_and(|r| r.session_id != 0), "a session on a");
+    let (bytes, requests) = client_traffic(a.local_addr()).await;
+    assert!(
+        bytes > 0 && requests > 0,
+        "a counted its client: {bytes}, {requests}"
+    );
+    assert_eq!(
+        client_traffic(b.local_addr()).await,
+        (0, 0),
+        "b counted a's client"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,8 @@
 //! JSON) on `admin.serverPort` (8080), a readiness probe at `/ready`, and Prometheus
 //! `/metrics` on `metricsProvider.httpPort` (7000). A port that cannot be bound is
 //! logged and skipped, as ZooKeeper does with its AdminServer: the client port matters
-//! more.
+//! more. `commands` answers the AdminServer's commands and `prometheus` the /metrics
+//! page, each formatting what `crate::report` gathers.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::state::ServerState;
 
 mod commands;
+mod prometheus;
 
 type Shared = Arc<ServerState>;
 
@@ -37,7 +39,6 @@ pub async fn start(
         }
     }
     if let Some(addr) = state.config.metrics {
-        crate::metrics::handle();
         let app = Router::new()
             .route("/metrics", get(metrics))
             .route("/ready", get(ready))
@@ -127,7 +128,7 @@ async fn metrics(State(state): State<Shared>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::render(&state),
+        prometheus::render(&state),
     )
         .into_response()
 }

@@ -23,13 +23,14 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::now_millis;
+use crate::fourletter;
 use crate::handshake::{self, Admitted};
 use crate::hub::{ConnCounters, ConnEntry};
-use crate::request::dispatch::{self, Done};
+use crate::request::dispatch::{self, Settled};
 use crate::request::{write, Conn, Pending};
 use crate::state::ServerState;
+use crate::telemetry::Answered;
 use crate::wire::{ConnId, Outbound};
-use crate::{fourletter, mntr};
 
 /// Requests one connection may have in flight before the reader stops reading.
 const MAX_OUTSTANDING: usize = 1000;
@@ -55,10 +56,6 @@ async fn read_body(
     rd.read_exact(&mut buf)
         .await
         .map_err(|_| FrameError::Closed)?;
-    // ZooKeeper's bytes_received_count: the length prefix and the packet.
-    mntr::get()
-        .bytes_received
-        .fetch_add(4 + len as u64, Ordering::Relaxed);
     Ok(Bytes::from(buf))
 }
 
@@ -74,7 +71,9 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
     let Some((connect, sent_read_only)) = first_frame(&state, &mut rd, &mut wr, peer).await else {
         return;
     };
-    mntr::get()
+    state
+        .telemetry
+        .server_metrics
         .connection_requests
         .fetch_add(1, Ordering::Relaxed);
     let Some(admitted) = handshake::admit(&state, &connect, peer, &mut wr).await else {
@@ -102,7 +101,10 @@ async fn first_frame(
         return None;
     }
     let body = match read_body(rd, i32::from_be_bytes(head), state.config.max_buffer).await {
-        Ok(body) => body,
+        Ok(body) => {
+            state.telemetry.bytes_received(body.len() as u64);
+            body
+        }
         Err(e) => {
             tracing::warn!("closing connection from {peer}: {e:?} in the handshake");
             return None;
@@ -152,10 +154,7 @@ impl Drop for Registered {
     fn drop(&mut self) {
         // Requests the connection never got to answer are no longer outstanding.
         let unanswered = self.conn.counters.take_unanswered();
-        self.state
-            .stats
-            .outstanding
-            .fetch_sub(unanswered, Ordering::Relaxed);
+        self.state.telemetry.requests_dropped(unanswered);
         self.state
             .hub
             .leave(self.conn.id, self.conn.session_id, Instant::now());
@@ -249,7 +248,7 @@ async fn read_loop(
             }
             Err(FrameError::Closed) => return,
         };
-        state.stats.packets_received.fetch_add(1, Ordering::Relaxed);
+        state.telemetry.packet_received(buf.len() as u64);
         conn.counters.received.fetch_add(1, Ordering::Relaxed);
         state.hub.sessions().touch(conn.session_id, Instant::now());
         let Ok(header) = RequestHeader::from_bytes(&buf) else {
@@ -296,7 +295,7 @@ async fn enqueue(queue: &Queue, state: &ServerState, conn: &Conn, next: Pending)
             "connection {} has {queued} requests outstanding, over its bound of {MAX_OUTSTANDING}",
             conn.id
         );
-        state.stats.outstanding.fetch_add(1, Ordering::Relaxed);
+        state.telemetry.request_queued();
     }
     queue.pending.send(next).await.is_ok() && !last
 }
@@ -321,12 +320,7 @@ async fn respond_loop(
                 })
             });
         }
-        if let Some(done) = settled.done {
-            account(&state, &conn, done);
-        }
-        mntr::get()
-            .response_bytes
-            .fetch_add(settled.reply.len() as u64, Ordering::Relaxed);
+        account(&state, &conn, &settled);
         if out.send(Outbound::Frame(settled.reply)).await.is_err() || settled.last {
             break;
         }
@@ -334,20 +328,27 @@ async fn respond_loop(
     let _ = out.send(Outbound::Close).await;
 }
 
-/// An answered read or write, in the connection's and the server's counters.
-fn account(state: &ServerState, conn: &Conn, done: Done) {
-    if conn.counters.answer_one() {
-        state.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
-    }
-    let took = done.started.elapsed();
-    conn.counters.answered(
-        done.op.as_i32(),
-        done.xid,
-        done.zxid,
-        took.as_millis() as u64,
-    );
-    state.stats.request_done(took.as_micros() as u64);
-    crate::metrics::request_done(done.op, done.write, took);
+/// A reply going out, and for a read or write the request it answers: the
+/// connection's counters, and the server's telemetry in one call.
+fn account(state: &ServerState, conn: &Conn, settled: &Settled) {
+    let answered = settled.done.as_ref().map(|done| {
+        let took = done.started.elapsed();
+        conn.counters.answered(
+            done.op.as_i32(),
+            done.xid,
+            done.zxid,
+            took.as_millis() as u64,
+        );
+        Answered {
+            op: done.op,
+            write: done.write,
+            took,
+            was_outstanding: conn.counters.answer_one(),
+        }
+    });
+    state
+        .telemetry
+        .replied(settled.reply.len() as u64, answered);
 }
 
 /// Tells the reader to stop when the responder or the writer ends, however it ends
@@ -395,7 +396,7 @@ async fn write_loop(
         if wr.flush().await.is_err() {
             open = false;
         }
-        state.stats.packets_sent.fetch_add(sent, Ordering::Relaxed);
+        state.telemetry.packets_sent(sent);
         counters.sent.fetch_add(sent, Ordering::Relaxed);
     }
     let _ = wr.shutdown().await;

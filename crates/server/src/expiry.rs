@@ -50,7 +50,9 @@ pub async fn run(state: Arc<ServerState>, mut stop: tokio::sync::watch::Receiver
 
 async fn expire(state: &ServerState, id: i64) {
     tracing::info!("Expiring session 0x{id:x}, timeout exceeded");
-    crate::mntr::get()
+    state
+        .telemetry
+        .server_metrics
         .sessions_expired
         .fetch_add(1, Ordering::Relaxed);
     let txn = Txn {

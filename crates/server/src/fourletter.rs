@@ -6,10 +6,11 @@
 //! off. See docs/operations.md.
 //!
 //! `words` is the table: which words exist and are allowed, and which module answers
-//! each. Those modules import only `version` among their siblings: `status` (srvr,
-//! stat, cons), `monitor` (mntr), `conf` (conf, dirs), `envi`, `dump` (wchc, wchp,
-//! dump) and `keeper` (ClickHouse Keeper's lgif, csnp, rqld, ydld). The AdminServer
-//! and /metrics reuse what they gather through the re-exports below.
+//! each. Those modules import none of their siblings: `status` (srvr, stat, cons),
+//! `monitor` (mntr), `conf`, `envi`, `dump` (wchc, wchp, dump) and
+//! `keeper` (ClickHouse Keeper's lgif, csnp, rqld, ydld). What srvr, stat and mntr
+//! print is gathered by `crate::report`; these modules only format it. The
+//! AdminServer reuses mntr's rows and the environment through the re-exports below.
 
 mod conf;
 mod dump;
@@ -17,13 +18,9 @@ mod envi;
 mod keeper;
 mod monitor;
 mod status;
-mod version;
 mod words;
 
-pub(crate) use conf::dir_sizes;
 pub(crate) use envi::{current_dir, environment, os_version, user};
 pub(crate) use monitor::monitor_values;
 pub(crate) use status::last_op_name;
-pub use version::version_line;
-pub(crate) use words::mode;
 pub use words::{answer, word};

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::clock::now_millis;
 use crate::session::SessionTable;
+use crate::telemetry::Telemetry;
 use crate::watches::WatchManager;
 use crate::wire::{ConnId, Outbound};
 
@@ -108,11 +109,12 @@ impl ConnCounters {
     }
 }
 
-#[derive(Default)]
 pub struct Hub {
     watches: Mutex<WatchManager>,
     sessions: Mutex<SessionTable>,
     conns: Mutex<HashMap<ConnId, ConnEntry>>,
+    /// The server's telemetry, which the apply step and the watches record into.
+    telemetry: Arc<Telemetry>,
 }
 
 /// For the session clocks and the connection table, a poisoned lock is taken as it
@@ -135,6 +137,19 @@ fn lock_or_stop<'a, T>(m: &'a Mutex<T>, what: &str) -> MutexGuard<'a, T> {
 }
 
 impl Hub {
+    pub fn new(telemetry: Arc<Telemetry>) -> Hub {
+        Hub {
+            watches: Mutex::new(WatchManager::new(telemetry.clone())),
+            sessions: Mutex::default(),
+            conns: Mutex::default(),
+            telemetry,
+        }
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
     pub fn watches(&self) -> MutexGuard<'_, WatchManager> {
         lock_or_stop(&self.watches, "the watch tables")
     }
@@ -201,10 +216,10 @@ impl ApplyObserver for Hub {
         if let TxnOp::CloseSession = txn.op {
             // The session's ephemerals, deleted with it.
             for e in events.iter().filter(|e| e.kind == EventKind::Deleted) {
-                crate::mntr::get().write(&e.path, 0);
+                self.telemetry.server_metrics.write(&e.path, 0);
             }
         } else if !matches!(result.result, OpResult::Error(_)) {
-            count_writes(&txn.op, &result.result);
+            count_writes(&self.telemetry, &txn.op, &result.result);
         }
         if !events.is_empty() {
             self.watches().trigger(events, result.zxid);
@@ -212,17 +227,15 @@ impl ApplyObserver for Hub {
     }
 
     fn fsync_took(&self, took: std::time::Duration) {
-        metrics::histogram!("fsynctime").record(took.as_secs_f64() * 1000.0);
-        crate::mntr::get().fsync_ms.add(took.as_millis() as u64);
+        self.telemetry.fsync_took(took);
     }
 
     fn snapshot_taken(&self, _index: u64, _bytes: u64, took: std::time::Duration) {
-        metrics::histogram!("snapshottime").record(took.as_secs_f64() * 1000.0);
-        crate::mntr::get().snapshot_ms.add(took.as_millis() as u64);
+        self.telemetry.snapshot_took(took);
     }
 
     fn measured(&self, m: corral_consensus::Measure) {
-        crate::mntr::get().measured(m);
+        self.telemetry.server_metrics.measured(m);
     }
 
     fn sessions_alive(&self, sessions: &[i64]) {
@@ -245,8 +258,8 @@ impl ApplyObserver for Hub {
 
 /// mntr's write_per_namespace: each znode a successful transaction created, deleted
 /// or set, as ZooKeeper's DataTree counts them when it applies a transaction.
-fn count_writes(op: &TxnOp, result: &OpResult) {
-    let m = crate::mntr::get();
+fn count_writes(telemetry: &Telemetry, op: &TxnOp, result: &OpResult) {
+    let m = &telemetry.server_metrics;
     let len = |d: &Option<bytes::Bytes>| d.as_ref().map_or(0, |d| d.len() as u64);
     match (op, result) {
         (TxnOp::Create(c), OpResult::Created { path, .. } | OpResult::CreatedPlain { path }) => {
@@ -258,7 +271,7 @@ fn count_writes(op: &TxnOp, result: &OpResult) {
         (TxnOp::SetData { path, data, .. }, OpResult::DataSet { .. }) => m.write(path, len(data)),
         (TxnOp::Multi(ops), OpResult::Multi(results)) => {
             for (op, result) in ops.iter().zip(results) {
-                count_writes(op, result);
+                count_writes(telemetry, op, result);
             }
         }
         _ => {}
@@ -284,7 +297,7 @@ mod tests {
 
     #[test]
     fn leave_undoes_join_and_a_second_connection_replaces_the_first() {
-        let hub = Hub::default();
+        let hub = Hub::new(Arc::new(Telemetry::new(false)));
         let now = Instant::now();
         hub.sessions().track(7, 1000, now);
         let (first, first_stopped) = entry(7);

@@ -8,31 +8,37 @@
 //! `watches`, and `request::write` makes the reply. Reads are answered by
 //! `request::read` from this server's tree. `session` keeps each session's deadline
 //! and `expiry` closes the ones past it through the log; `reaper` removes empty
-//! containers and expired TTL nodes; `fourletter` answers operators' words on the
-//! client port, `admin` and `metrics` over HTTP. In an ensemble, `quorum` drops
-//! clients when this server loses its leader or quorum, and lets read-only clients in
-//! while that lasts (`readonlymode.enabled`).
+//! containers and expired TTL nodes. In an ensemble, `quorum` drops clients when this
+//! server loses its leader or quorum, and lets read-only clients in while that lasts
+//! (`readonlymode.enabled`).
 //!
-//! Layering, top to bottom: a module imports only modules below it, and `mntr`,
-//! the observability leaf, from anywhere.
+//! Observability has one owner: `telemetry::Telemetry`, created at start-up and held
+//! by the server state (`state.telemetry`) and the hub, is what every part records
+//! into; each reply moves its counts in one call. `report` gathers what operators are
+//! shown from the state and the telemetry, and the surfaces only format it:
+//! `fourletter` answers operators' words on the client port, `admin` the AdminServer
+//! and /metrics over HTTP.
+//!
+//! Layering, top to bottom: a module imports only modules below it.
 //! - `start` (`Server`: start-up and shutdown) imports `listener`, `expiry`,
-//!   `quorum`, `reaper`, `admin`, `ensemble`, `state`, `hub`, `session`, `stats`.
+//!   `quorum`, `reaper`, `admin`, `ensemble`, `state`, `hub`, `session`, `telemetry`.
 //! - `listener` imports `connection` and `state`.
-//! - `connection` imports `fourletter`, `handshake`, `request`, `metrics`, `hub`,
-//!   `state`, `wire`, `clock`.
-//! - `admin` imports `metrics`, `fourletter`, `quorum`, `state`; `metrics` imports
-//!   `fourletter`; `fourletter` imports `quorum`, `ensemble`, `state`.
+//! - `connection` imports `fourletter`, `handshake`, `request`, `hub`, `state`,
+//!   `telemetry`, `wire`, `clock`.
+//! - `admin` imports `fourletter`, `report`, `quorum`, `state`; `fourletter` imports
+//!   `report`, `ensemble`, `state`; `report` imports `quorum`, `state`, `telemetry`.
 //! - `handshake` imports `quorum`, `session`, `state`, `clock`.
 //! - `request::dispatch` imports `request::{auth, read, write}`; `read` imports
 //!   `auth` and `request::watches`; each of them imports `request` (its shared
 //!   types `Conn`, `Pending`, `Answer`), `state`, `wire`, and `watches` or `clock`
 //!   where needed; `request` itself imports only `hub` and `wire`.
 //! - `expiry`, `quorum` and `reaper` import `state` (and `clock`).
-//! - `state` (`ServerState`) imports `config`, `hub`, `session`, `stats`.
-//! - `hub` imports `watches`, `session`, `wire`, `clock`.
-//! - `watches` and `session` import `wire`; `ensemble` imports `config`.
-//! - `wire` (ConnId, frames, JuteDyn, RawBody, error replies), `clock`, `config`,
-//!   `stats` and `mntr` import nothing of the crate.
+//! - `state` (`ServerState`) imports `config`, `hub`, `session`, `telemetry`.
+//! - `hub` imports `watches`, `session`, `telemetry`, `wire`, `clock`.
+//! - `watches` imports `telemetry` and `wire`; `session` imports `wire`; `ensemble`
+//!   imports `config`.
+//! - `wire` (ConnId, frames, JuteDyn, RawBody, error replies), `clock`, `config` and
+//!   `telemetry` import nothing of the crate.
 
 mod admin;
 mod clock;
@@ -44,15 +50,14 @@ mod fourletter;
 mod handshake;
 mod hub;
 mod listener;
-mod metrics;
-mod mntr;
 mod quorum;
 mod reaper;
+mod report;
 mod request;
 mod session;
 mod start;
 mod state;
-mod stats;
+mod telemetry;
 mod watches;
 mod wire;
 

@@ -80,7 +80,9 @@ pub async fn run(
         let limit = state.config.max_client_cnxns;
         let Some(slot) = per_address.take(peer.ip(), limit) else {
             tracing::warn!("Too many connections from {} - max is {limit}", peer.ip());
-            crate::mntr::get()
+            state
+                .telemetry
+                .server_metrics
                 .connection_rejected
                 .fetch_add(1, Ordering::Relaxed);
             continue;

@@ -167,7 +167,7 @@ pub async fn watch(state: Arc<ServerState>, mut stop: tokio::sync::watch::Receiv
 
 /// Records what the monitor saw and drops the clients it says to.
 fn act(state: &ServerState, seen: Seen) {
-    let m = crate::mntr::get();
+    let m = &state.telemetry.server_metrics;
     if seen.looking_started {
         m.looking.fetch_add(1, Relaxed);
     }

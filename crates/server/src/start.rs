@@ -11,7 +11,7 @@ use crate::ensemble::{ensemble_config, members, timing};
 use crate::hub::Hub;
 use crate::session::SessionIds;
 use crate::state::ServerState;
-use crate::stats::Stats;
+use crate::telemetry::Telemetry;
 use crate::{admin, expiry, listener, quorum, reaper};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,12 +63,14 @@ impl Server {
     /// Starts the consensus node, the listener and the background tasks.
     pub async fn start(mut config: Config) -> Result<Server, ServerError> {
         let data_dir_lock = lock_data_dir(&config.data_dir)?;
-        let hub = Arc::new(Hub::default());
+        let telemetry = Arc::new(Telemetry::new(config.metrics.is_some()));
+        let hub = Arc::new(Hub::new(telemetry.clone()));
         let ensemble = config.is_ensemble();
         // mntr's dbinittime: loading the snapshot and the log.
         let db_init = Instant::now();
         let consensus = start_consensus(&mut config, hub.clone()).await?;
-        crate::mntr::get()
+        telemetry
+            .server_metrics
             .db_init_ms
             .add(db_init.elapsed().as_millis() as u64);
         let addr = std::net::SocketAddr::new(config.client_port_address, config.client_port);
@@ -83,7 +85,7 @@ impl Server {
             config,
             consensus,
             hub,
-            stats: Stats::default(),
+            telemetry,
             session_ids,
             ensemble,
             started: Instant::now(),
@@ -135,12 +137,14 @@ async fn start_consensus(config: &mut Config, hub: Arc<Hub>) -> Result<Consensus
     let timing = timing(config);
     if config.is_ensemble() {
         let members = members(config).map_err(ServerError::Ensemble)?;
-        let c = Consensus::start_cluster(config.my_id, members, &paths, hub, timing)
+        let c = Consensus::start_cluster(config.my_id, members, &paths, hub.clone(), timing)
             .await?
             .with_fault(config.test_fault);
         let data = ensemble_config(config);
         // ZooKeeper counts its write of the config node in write_per_namespace.
-        crate::mntr::get().write("/zookeeper/config", data.len() as u64);
+        hub.telemetry()
+            .server_metrics
+            .write("/zookeeper/config", data.len() as u64);
         c.tree().set_config(data);
         Ok(c)
     } else {

@@ -1,5 +1,5 @@
 //! What every task of a running server shares: its configuration, the consensus
-//! node (and through it the tree), the hub and the counters.
+//! node (and through it the tree), the hub and the telemetry.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,14 +9,15 @@ use corral_consensus::{Consensus, SharedTree};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::session::SessionIds;
-use crate::stats::Stats;
+use crate::telemetry::Telemetry;
 
 /// Everything a connection needs, shared by all of them.
 pub(crate) struct ServerState {
     pub config: Config,
     pub consensus: Consensus,
     pub hub: Arc<Hub>,
-    pub stats: Stats,
+    /// What this server counts and measures; the hub records into the same value.
+    pub telemetry: Arc<Telemetry>,
     pub session_ids: SessionIds,
     /// In an ensemble: the clients of this server are dropped while it cannot serve.
     pub ensemble: bool,

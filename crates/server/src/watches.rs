@@ -20,6 +20,7 @@ use corral_jute::xid;
 use corral_tree::{path, Event, EventKind};
 use tokio::sync::{mpsc, watch};
 
+use crate::telemetry::Telemetry;
 use crate::wire::{frame, ConnId, JuteDyn, Outbound};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +71,6 @@ struct Outbox {
     stop: Arc<watch::Sender<bool>>,
 }
 
-#[derive(Default)]
 pub struct WatchManager {
     data: HashMap<String, HashMap<ConnId, Modes>>,
     child: HashMap<String, HashMap<ConnId, Modes>>,
@@ -79,6 +79,8 @@ pub struct WatchManager {
     recursive_count: usize,
     by_conn: HashMap<ConnId, HashSet<(Table, String)>>,
     outboxes: HashMap<ConnId, Outbox>,
+    /// Where the watches fired and the bytes of their events are counted.
+    telemetry: Arc<Telemetry>,
 }
 
 /// One recursive watch fewer. The count going below zero means the tables are out
@@ -91,6 +93,17 @@ fn one_recursive_less(count: &mut usize) {
 }
 
 impl WatchManager {
+    pub fn new(telemetry: Arc<Telemetry>) -> WatchManager {
+        WatchManager {
+            data: HashMap::new(),
+            child: HashMap::new(),
+            recursive_count: 0,
+            by_conn: HashMap::new(),
+            outboxes: HashMap::new(),
+            telemetry,
+        }
+    }
+
     /// Lets a connection receive events; `stop` stops it when its outbox is full.
     pub fn attach(
         &mut self,
@@ -261,7 +274,7 @@ impl WatchManager {
             };
             // ZooKeeper's node_*_watch_count: watchers notified per change that had any.
             if !fired.is_empty() {
-                let m = crate::mntr::get();
+                let m = &self.telemetry.server_metrics;
                 let summary = match event.kind {
                     EventKind::Created => &m.node_created_watch,
                     EventKind::DataChanged => &m.node_changed_watch,
@@ -323,7 +336,8 @@ impl WatchManager {
             return;
         };
         let frame = notification(ty, path, zxid);
-        crate::mntr::get()
+        self.telemetry
+            .server_metrics
             .watch_bytes
             .fetch_add(frame.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if out.frames.try_send(Outbound::Frame(frame)).is_err() {
@@ -388,6 +402,10 @@ mod tests {
         }
     }
 
+    fn manager() -> WatchManager {
+        WatchManager::new(Arc::new(Telemetry::new(false)))
+    }
+
     fn stop() -> (Arc<watch::Sender<bool>>, watch::Receiver<bool>) {
         let (tx, rx) = watch::channel(false);
         (Arc::new(tx), rx)
@@ -403,7 +421,7 @@ mod tests {
 
     #[test]
     fn one_shot_fires_once_persistent_stays() {
-        let mut w = WatchManager::default();
+        let mut w = manager();
         let (tx, mut rx) = mpsc::channel(16);
         w.attach(1, tx, stop().0);
         w.add_standard(Table::Data, "/a", 1);
@@ -430,7 +448,7 @@ mod tests {
 
     #[test]
     fn recursive_sees_descendants_but_not_child_lists() {
-        let mut w = WatchManager::default();
+        let mut w = manager();
         let (tx, mut rx) = mpsc::channel(16);
         w.attach(1, tx, stop().0);
         w.add_persistent("/r", 1, true);
@@ -450,7 +468,7 @@ mod tests {
 
     #[test]
     fn delete_tells_a_connection_once() {
-        let mut w = WatchManager::default();
+        let mut w = manager();
         let (tx, mut rx) = mpsc::channel(16);
         w.attach(1, tx, stop().0);
         w.add_standard(Table::Data, "/d", 1);
@@ -463,7 +481,7 @@ mod tests {
 
     #[test]
     fn a_full_outbox_stops_the_connection_and_gets_no_later_event() {
-        let mut w = WatchManager::default();
+        let mut w = manager();
         let (tx, mut rx) = mpsc::channel(1);
         let (stop_tx, stop_rx) = stop();
         w.attach(1, tx, stop_tx);
@@ -481,7 +499,7 @@ mod tests {
 
     #[test]
     fn recursive_count_follows_the_tables() {
-        let mut w = WatchManager::default();
+        let mut w = manager();
         w.add_persistent("/r", 1, true);
         w.add_persistent("/r", 1, true);
         w.add_persistent("/s", 2, true);

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use serde_json::{json, Map, Value};
 
 use crate::fourletter;
+use crate::report::{self, ServerReport};
 use crate::state::ServerState;
-use crate::stats::Stats;
 
 type Args = HashMap<String, String>;
 
@@ -94,7 +94,7 @@ fn crst(state: &ServerState, _: &Args, _: &mut Map<String, Value>) {
 }
 
 fn srst(state: &ServerState, _: &Args, _: &mut Map<String, Value>) {
-    state.stats.reset();
+    state.telemetry.reset();
 }
 
 /// ZooKeeper's `configuration`: the server's own settings in snake_case (the quorum
@@ -174,7 +174,7 @@ fn hash(_: &ServerState, _: &Args, out: &mut Map<String, Value>) {
 }
 
 fn dirs(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
-    let (data, log) = fourletter::dir_sizes(state);
+    let (data, log) = report::dir_sizes(state);
     out.insert("datadir_size".into(), data.into());
     out.insert("logdir_size".into(), log.into());
 }
@@ -278,62 +278,60 @@ fn leader(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
 }
 
 fn monitor(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
-    let mode = fourletter::mode(state).unwrap_or("looking");
-    for (k, v) in fourletter::monitor_values(state, mode) {
+    for (k, v) in fourletter::monitor_values(state) {
         let key = k.strip_prefix("zk_").unwrap_or(&k);
         out.insert(key.to_string(), typed(&v));
     }
 }
 
-fn server_stats_into(state: &ServerState, out: &mut Map<String, Value>) {
-    let (min, avg, max) = state.stats.latency_ms();
-    let mode = fourletter::mode(state).unwrap_or("looking");
-    let tree = state.tree().read();
-    out.insert("version".into(), fourletter::version_line().into());
-    out.insert("read_only".into(), (mode == "read-only").into());
+/// ZooKeeper's `server_stats`: srvr's report as JSON.
+fn server_stats_into(r: &ServerReport, out: &mut Map<String, Value>) {
+    let (min, avg, max) = r.stats.latency_ms;
+    out.insert("version".into(), r.version.clone().into());
+    out.insert("read_only".into(), (r.mode == "read-only").into());
     out.insert(
         "server_stats".into(),
         json!({
-            "packets_sent": Stats::get(&state.stats.packets_sent),
-            "packets_received": Stats::get(&state.stats.packets_received),
+            "packets_sent": r.stats.packets_sent,
+            "packets_received": r.stats.packets_received,
             "fsync_threshold_exceed_count": 0,
             "client_response_stats": {"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1},
             "provider_null": false,
-            "server_state": mode,
-            "outstanding_requests": state.stats.outstanding.load(Ordering::Relaxed),
+            "server_state": r.mode,
+            "outstanding_requests": r.stats.outstanding,
             "min_latency": min.round() as u64,
             "avg_latency": avg,
             "max_latency": max.round() as u64,
-            "data_dir_size": fourletter::dir_sizes(state).0,
-            "log_dir_size": fourletter::dir_sizes(state).1,
-            "last_processed_zxid": tree.last_zxid(),
-            "num_alive_client_connections": state.hub.conns().len(),
+            "data_dir_size": r.data_dir_bytes,
+            "log_dir_size": r.log_dir_bytes,
+            "last_processed_zxid": r.last_zxid,
+            "num_alive_client_connections": r.connections,
             "auth_failed_count": 0,
             "non_mtlsremote_conn_count": 0,
             "non_mtlslocal_conn_count": 0,
-            "uptime": state.started.elapsed().as_millis() as u64,
+            "uptime": r.uptime_ms,
         }),
     );
     out.insert(
         "client_response".into(),
         json!({"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1}),
     );
-    if mode == "leader" {
-        let (last, min, max) = corral_consensus::proposal_sizes();
+    if r.mode == "leader" {
+        let p = r.proposal_sizes;
         out.insert(
             "proposal_stats".into(),
-            json!({"last_buffer_size": last, "min_buffer_size": min, "max_buffer_size": max}),
+            json!({"last_buffer_size": p.last, "min_buffer_size": p.min, "max_buffer_size": p.max}),
         );
     }
-    out.insert("node_count".into(), tree.node_count().into());
+    out.insert("node_count".into(), r.nodes.into());
 }
 
 fn srvr(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
-    server_stats_into(state, out);
+    server_stats_into(&ServerReport::gather(state), out);
 }
 
 fn stat(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
-    server_stats_into(state, out);
+    server_stats_into(&ServerReport::gather(state), out);
     out.insert("connections".into(), connection_list(state, true).into());
     out.insert("secure_connections".into(), Value::Array(Vec::new()));
 }
@@ -387,7 +385,7 @@ fn sysp(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
             "zookeeper.extendedTypesEnabled",
             c.extended_types.to_string(),
         ),
-        ("zookeeper.version", fourletter::version_line()),
+        ("zookeeper.version", report::version_line()),
     ];
     for (k, v) in props {
         out.insert(k.into(), v.into());

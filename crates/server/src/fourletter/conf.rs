@@ -1,4 +1,4 @@
-//! conf and dirs: the configuration the server runs with, and the size of its data.
+//! conf: the configuration the server runs with, and the size of its data.
 
 use std::fmt::Write as _;
 
@@ -6,7 +6,7 @@ use crate::state::ServerState;
 
 pub(crate) fn configuration(state: &ServerState) -> String {
     let c = &state.config;
-    let (data_size, log_size) = dir_sizes(state);
+    let (data_size, log_size) = crate::report::dir_sizes(state);
     let mut out = format!(
         "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
         c.client_port,
@@ -34,25 +34,4 @@ pub(crate) fn configuration(state: &ServerState) -> String {
         );
     }
     out
-}
-
-/// Bytes under the snapshot and log directories, as ZooKeeper's `dirs` reports them.
-pub(crate) fn dir_sizes(state: &ServerState) -> (u64, u64) {
-    fn size(dir: &std::path::Path) -> u64 {
-        std::fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .filter_map(|e| e.metadata().ok())
-                    .filter(|m| m.is_file())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
-    let c = &state.config;
-    (
-        size(&c.data_dir.join("snapshots")),
-        size(&c.log_dir().join("log")),
-    )
 }

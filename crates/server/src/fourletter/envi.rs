@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::version::version_line;
+use crate::report::version_line;
 
 /// envi: ZooKeeper's keys in ZooKeeper's order. Corral has no JVM, so the java.*
 /// keys say `<NA>`; os.memory.* are the machine's available and total memory and

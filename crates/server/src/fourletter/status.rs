@@ -3,41 +3,40 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use super::version::version_line;
+use crate::report::ServerReport;
 use crate::state::ServerState;
-use crate::stats::Stats;
 
-/// srvr, and with the asking connection's address stat, which lists the clients.
-pub(super) fn server_stats(
-    state: &ServerState,
-    mode: &str,
-    asker: Option<std::net::SocketAddr>,
-) -> String {
-    let mut out = format!("Zookeeper version: {}\n", version_line());
-    if mode == "read-only" {
+/// srvr, and with `clients` (the connection list) stat.
+pub(super) fn server_stats(r: &ServerReport, clients: Option<String>) -> String {
+    let mut out = format!("Zookeeper version: {}\n", r.version);
+    if r.mode == "read-only" {
         out.push_str("READ-ONLY mode; serving only read-only clients\n");
     }
-    if let Some(asker) = asker {
+    if let Some(clients) = clients {
         out.push_str("Clients:\n");
-        out.push_str(&connections(state, asker, false));
+        out.push_str(&clients);
     }
-    let (min, avg, max) = state.stats.latency_ms();
-    let tree = state.tree().read();
+    let (min, avg, max) = r.stats.latency_ms;
     let _ = write!(
         out,
-        "Latency min/avg/max: {}/{avg:.4}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: {mode}\nNode count: {}\n",
+        "Latency min/avg/max: {}/{avg:.4}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
         min.round() as u64,
         max.round() as u64,
-        Stats::get(&state.stats.packets_received),
-        Stats::get(&state.stats.packets_sent),
-        state.hub.conns().len(),
-        state.stats.outstanding.load(Ordering::Relaxed),
-        tree.last_zxid(),
-        tree.node_count(),
+        r.stats.packets_received,
+        r.stats.packets_sent,
+        r.connections,
+        r.stats.outstanding,
+        r.last_zxid,
+        r.mode,
+        r.nodes,
     );
-    if mode == "leader" {
-        let (last, min, max) = corral_consensus::proposal_sizes();
-        let _ = writeln!(out, "Proposal sizes last/min/max: {last}/{min}/{max}");
+    if r.mode == "leader" {
+        let p = r.proposal_sizes;
+        let _ = writeln!(
+            out,
+            "Proposal sizes last/min/max: {}/{}/{}",
+            p.last, p.min, p.max
+        );
     }
     out
 }

@@ -4,12 +4,13 @@
 use tokio::io::{AsyncReadExt, BufReader};
 use tokio::net::tcp::OwnedReadHalf;
 
-use super::conf::{configuration, dir_sizes};
+use super::conf::configuration;
 use super::dump::{dump, watches};
 use super::envi::environment;
 use super::keeper;
 use super::monitor::monitor;
 use super::status::{connections, server_stats};
+use crate::report::{self, ServerReport};
 use crate::state::ServerState;
 
 /// ZooKeeper's eighteen words, then four that ClickHouse Keeper's operators use:
@@ -44,7 +45,7 @@ pub async fn answer(
     if !allowed(state, word) {
         return format!("{word} is not executed because it is not in the whitelist.\n");
     }
-    let Some(mode) = mode(state) else {
+    let Some(mode) = report::mode(state) else {
         return match word {
             "ruok" => "imok".to_string(),
             "isro" => "null".to_string(),
@@ -57,14 +58,17 @@ pub async fn answer(
         "ruok" => "imok".to_string(),
         "isro" if mode == "read-only" => "ro".to_string(),
         "isro" => "rw".to_string(),
-        "srvr" => server_stats(state, mode, None),
-        "stat" => server_stats(state, mode, Some(asker)),
-        "mntr" => monitor(state, mode),
+        "srvr" => server_stats(&ServerReport::gather(state), None),
+        "stat" => {
+            let clients = connections(state, asker, false);
+            server_stats(&ServerReport::gather(state), Some(clients))
+        }
+        "mntr" => monitor(state),
         "conf" => configuration(state),
         "envi" => environment(),
         "cons" => connections(state, asker, true),
         "dirs" => {
-            let (data, log) = dir_sizes(state);
+            let (data, log) = report::dir_sizes(state);
             format!("datadir_size: {data}\nlogdir_size: {log}\n")
         }
         "wchs" => {
@@ -79,8 +83,7 @@ pub async fn answer(
             "Connection stats reset.\n".to_string()
         }
         "srst" => {
-            state.stats.reset();
-            crate::mntr::get().reset();
+            state.telemetry.reset();
             "Server stats reset.\n".to_string()
         }
         "dump" => dump(state, asker),
@@ -100,15 +103,3 @@ pub async fn answer(
 
 /// What a word other than ruok and isro answers while the server serves no one.
 const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
-
-/// The `Mode:` of srvr and `zk_server_state` of mntr; `None` while the server serves
-/// no one (in an ensemble without a quorum, read-only mode off).
-pub(crate) fn mode(state: &ServerState) -> Option<&'static str> {
-    if crate::quorum::read_only(state) {
-        return Some("read-only");
-    }
-    if !crate::quorum::serving(state) {
-        return None;
-    }
-    Some(state.consensus.status().borrow().role.mode())
-}

@@ -14,10 +14,7 @@ use crate::wire::error_reply;
 pub fn handle(state: &ServerState, conn: &Conn, xid: i32, body: &[u8]) -> Pending {
     let reply = |err: ErrorCode| error_reply(xid, 0, err);
     let Ok(packet) = AuthPacket::from_bytes(body) else {
-        state
-            .stats
-            .auth_failed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.telemetry.auth_failed();
         return Pending::Last(reply(ErrorCode::AuthFailed));
     };
     match packet.scheme.as_str() {
@@ -41,10 +38,7 @@ pub fn handle(state: &ServerState, conn: &Conn, xid: i32, body: &[u8]) -> Pendin
                 "Authentication failed for {}: no provider for scheme {other:?}",
                 conn.peer
             );
-            state
-                .stats
-                .auth_failed
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            state.telemetry.auth_failed();
             Pending::Last(reply(ErrorCode::AuthFailed))
         }
     }

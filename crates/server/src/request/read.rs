@@ -112,7 +112,7 @@ fn dispatch(
             }
             match tree.node(&r.path) {
                 Some(n) => {
-                    crate::mntr::get().read(&r.path, 0);
+                    state.telemetry.server_metrics.read(&r.path, 0);
                     boxed(StatResponse { stat: n.stat() })
                 }
                 None => Err(ErrorCode::NoNode),
@@ -189,7 +189,8 @@ fn get_data(
             .watches()
             .add_standard(Table::Data, &r.path, conn.id);
     }
-    crate::mntr::get().read(&r.path, node.data.as_ref().map_or(0, |d| d.len() as u64));
+    let bytes = node.data.as_ref().map_or(0, |d| d.len() as u64);
+    state.telemetry.server_metrics.read(&r.path, bytes);
     Ok(GetDataResponse {
         data: node.data.clone(),
         stat: node.stat(),
@@ -215,7 +216,7 @@ fn children(
         .iter()
         .map(|c| c.encode_utf16().count() as u64)
         .sum();
-    crate::mntr::get().read(&r.path, names);
+    state.telemetry.server_metrics.read(&r.path, names);
     Ok((node.children.iter().cloned().collect(), node.stat()))
 }
 

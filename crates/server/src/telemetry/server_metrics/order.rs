@@ -8,7 +8,16 @@
 //! ZooKeeper 3.8.0 `mntr` (compat/test_ops.py compares them on every run). Do not
 //! edit by hand: regenerate if the ZooKeeper version changes.
 
-use super::Kind::{self, Counter, Percentile, Summary};
+use Kind::{Counter, Percentile, Summary};
+
+/// How a metric prints: one counter value, a summary's five values, or a percentile
+/// summary's nine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Summary,
+    Percentile,
+}
 
 /// (name, kind). A summary prints `avg_`/`min_`/`max_`/`cnt_`/`sum_` + name; a
 /// percentile summary also `p50_`/`p95_`/`p99_`/`p999_` + name.
