@@ -59,40 +59,34 @@ fn give_up(connections: Vec<TcpStream>) {
     }
 }
 
-/// How much the server's resident set grows, in KiB, while a second wave of
-/// connections holds frames announced in full and sent in part.
-async fn growth_while_frames_hang(server: &ServerProcess, session: bool) -> u64 {
-    still_serves(server, "/before").await;
+/// Starts a server and checks that its resident set grows by less than 16 MiB while
+/// a second wave of connections holds `what` frames announced in full and sent in
+/// part, and that a normal session is served meanwhile.
+async fn frames_cost_what_was_sent(session: bool, what: &str) {
+    let server = ServerProcess::start("maxClientCnxns=0");
+    still_serves(&server, "/before").await;
     let before = rss_kib(server.pid());
     give_up(announce_frames(server.port, session));
     let held = announce_frames(server.port, session);
-    still_serves(server, "/while-frames-hang").await;
-    let after = rss_kib(server.pid());
-    eprintln!("RSS before {before} KiB, with the frames held {after} KiB");
+    still_serves(&server, "/while-frames-hang").await;
+    let grown = rss_kib(server.pid()).saturating_sub(before);
     drop(held);
-    after.saturating_sub(before)
+    assert!(
+        grown < 16 * 1024,
+        "RSS grew by {grown} KiB for {CONNECTIONS} {what} frames that each sent {SENT} bytes"
+    );
 }
 
 /// An unauthenticated connection's very first frame, the ConnectRequest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_announced_first_frame_costs_what_was_sent() {
-    let server = ServerProcess::start("maxClientCnxns=0");
-    let grown = growth_while_frames_hang(&server, false).await;
-    assert!(
-        grown < 16 * 1024,
-        "RSS grew by {grown} KiB for {CONNECTIONS} first frames that each sent {SENT} bytes"
-    );
+    frames_cost_what_was_sent(false, "first").await;
 }
 
 /// A request frame on a session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_announced_request_frame_costs_what_was_sent() {
-    let server = ServerProcess::start("maxClientCnxns=0");
-    let grown = growth_while_frames_hang(&server, true).await;
-    assert!(
-        grown < 16 * 1024,
-        "RSS grew by {grown} KiB for {CONNECTIONS} request frames that each sent {SENT} bytes"
-    );
+    frames_cost_what_was_sent(true, "request").await;
 }
 
 /// Frames longer than what the server reserves up front grow as their bytes come and
