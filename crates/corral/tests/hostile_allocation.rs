@@ -10,47 +10,9 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
 
-use support::{within, ServerProcess};
-use zookeeper_client::{Acls, Client, CreateMode};
-
-/// The resident set of a process, in KiB, from /proc.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS line")
-}
-
-fn put_frame(out: &mut Vec<u8>, body: &[u8]) {
-    out.extend_from_slice(&(body.len() as i32).to_be_bytes());
-    out.extend_from_slice(body);
-}
-
-/// A raw session: the ConnectRequest written by hand, its response read and dropped.
-fn raw_session(port: u16) -> TcpStream {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20))).ok();
-    let mut connect = Vec::new();
-    connect.extend_from_slice(&0i32.to_be_bytes()); // protocolVersion
-    connect.extend_from_slice(&0i64.to_be_bytes()); // lastZxidSeen
-    connect.extend_from_slice(&30_000i32.to_be_bytes()); // timeOut
-    connect.extend_from_slice(&0i64.to_be_bytes()); // sessionId
-    connect.extend_from_slice(&16i32.to_be_bytes()); // passwd
-    connect.extend_from_slice(&[0u8; 16]);
-    connect.push(0); // readOnly
-    let mut frame = Vec::new();
-    put_frame(&mut frame, &connect);
-    s.write_all(&frame).expect("send connect");
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len).expect("connect response length");
-    let mut response = vec![0u8; i32::from_be_bytes(len) as usize];
-    s.read_exact(&mut response).expect("connect response");
-    s
-}
+use support::hostile::{put_frame, raw_session, rss_kib, still_serves};
+use support::ServerProcess;
 
 /// A create whose ACL vector announces `claimed` entries and carries `sent` of the
 /// smallest ones (perms, empty scheme, empty id), close to jute.maxbuffer in all.
@@ -85,18 +47,6 @@ fn drain(mut s: TcpStream, count: usize) -> usize {
         got += 1;
     }
     got
-}
-
-async fn still_serves(server: &ServerProcess, path: &str) {
-    let zk = within("connect", Client::connect(&server.addr()))
-        .await
-        .expect("a normal session connects after the flood");
-    let open = CreateMode::Persistent.with_acls(Acls::anyone_all());
-    within("create", zk.create(path, b"ok", &open))
-        .await
-        .expect("create after the flood");
-    let (data, _) = within("get", zk.get_data(path)).await.expect("get");
-    assert_eq!(data, b"ok");
 }
 
 /// Sends `frames` creates of `sent` tiny ACLs announcing `claimed` entries from each of

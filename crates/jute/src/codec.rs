@@ -14,7 +14,9 @@ pub enum JuteError {
     Unknown { what: &'static str, value: i32 },
 }
 
-/// A cursor over one received frame.
+/// A cursor over one received frame. A clone reads on from the same place and leaves
+/// this one where it is.
+#[derive(Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -59,6 +61,14 @@ impl<'a> Reader<'a> {
             n => Ok(Some(n as usize)),
         }
     }
+
+    /// Passes over a length-prefixed buffer or string.
+    fn skip_buffer(&mut self) -> Result<(), JuteError> {
+        if let Some(n) = self.length()? {
+            self.take(n)?;
+        }
+        Ok(())
+    }
 }
 
 /// A length as jute writes it. Everything we encode is bounded far below 2 GiB (frames
@@ -80,6 +90,13 @@ pub trait Jute: Sized {
 
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError>;
     fn write(&self, w: &mut BytesMut);
+
+    /// Passes over a value: what `read` accepts, without keeping it. Types that own
+    /// heap memory pass over it without allocating, so a caller can count records
+    /// before it reserves room for them.
+    fn skip(r: &mut Reader<'_>) -> Result<(), JuteError> {
+        Self::read(r).map(drop)
+    }
 
     /// Decodes a whole record from the start of `buf`.
     fn from_bytes(buf: &[u8]) -> Result<Self, JuteError> {
@@ -133,6 +150,9 @@ impl Jute for String {
             Some(n) => Ok(String::from_utf8_lossy(r.take(n)?).into_owned()),
         }
     }
+    fn skip(r: &mut Reader<'_>) -> Result<(), JuteError> {
+        r.skip_buffer()
+    }
     fn write(&self, w: &mut BytesMut) {
         w.put_i32(wire_length(self.len()));
         w.put_slice(self.as_bytes());
@@ -148,6 +168,9 @@ impl Jute for Bytes {
             Some(n) => Ok(Bytes::copy_from_slice(r.take(n)?)),
         }
     }
+    fn skip(r: &mut Reader<'_>) -> Result<(), JuteError> {
+        r.skip_buffer()
+    }
     fn write(&self, w: &mut BytesMut) {
         w.put_i32(wire_length(self.len()));
         w.put_slice(self);
@@ -162,6 +185,9 @@ impl Jute for Option<Bytes> {
             None => Ok(None),
             Some(n) => Ok(Some(Bytes::copy_from_slice(r.take(n)?))),
         }
+    }
+    fn skip(r: &mut Reader<'_>) -> Result<(), JuteError> {
+        r.skip_buffer()
     }
     fn write(&self, w: &mut BytesMut) {
         match self {
@@ -181,22 +207,18 @@ impl Jute for Option<Bytes> {
 impl<T: Jute> Jute for Vec<T> {
     const MIN_WIRE_SIZE: usize = 4;
     fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
-        let Some(n) = r.length()? else {
-            return Ok(Vec::new());
-        };
-        let min = T::MIN_WIRE_SIZE.max(1);
-        let fits = r.remaining() / min;
-        if n > fits {
-            return Err(JuteError::Truncated {
-                offset: r.position(),
-                needed: (n - fits) * min,
-            });
-        }
+        let n = vector_count::<T>(r)?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             out.push(T::read(r)?);
         }
         Ok(out)
+    }
+    fn skip(r: &mut Reader<'_>) -> Result<(), JuteError> {
+        for _ in 0..vector_count::<T>(r)? {
+            T::skip(r)?;
+        }
+        Ok(())
     }
     fn write(&self, w: &mut BytesMut) {
         w.put_i32(wire_length(self.len()));
@@ -204,6 +226,23 @@ impl<T: Jute> Jute for Vec<T> {
             item.write(w);
         }
     }
+}
+
+/// A vector's count (null counts as empty), refused when the bytes left cannot hold
+/// that many elements of `T`'s smallest encoding.
+fn vector_count<T: Jute>(r: &mut Reader<'_>) -> Result<usize, JuteError> {
+    let Some(n) = r.length()? else {
+        return Ok(0);
+    };
+    let min = T::MIN_WIRE_SIZE.max(1);
+    let fits = r.remaining() / min;
+    if n > fits {
+        return Err(JuteError::Truncated {
+            offset: r.position(),
+            needed: (n - fits) * min,
+        });
+    }
+    Ok(n)
 }
 
 /// Declares a jute record: a struct whose fields are read and written in order.
@@ -224,6 +263,11 @@ macro_rules! record {
             #[allow(unused_variables)]
             fn write(&self, w: &mut bytes::BytesMut) {
                 $($crate::codec::Jute::write(&self.$field, w);)*
+            }
+            #[allow(unused_variables)]
+            fn skip(r: &mut $crate::codec::Reader<'_>) -> Result<(), $crate::codec::JuteError> {
+                $(<$ty as $crate::codec::Jute>::skip(r)?;)*
+                Ok(())
             }
         }
     };
@@ -250,6 +294,32 @@ mod tests {
         assert_eq!(Option::<Bytes>::read(&mut r), Ok(None));
         assert_eq!(Vec::<String>::read(&mut r).map(|v| v.len()), Ok(2));
         assert_eq!(r.remaining(), 0);
+    }
+
+    #[test]
+    fn skip_passes_over_what_read_reads() {
+        let mut w = BytesMut::new();
+        "/a/b".to_string().write(&mut w);
+        None::<Bytes>.write(&mut w);
+        Some(Bytes::from_static(b"xyz")).write(&mut w);
+        vec!["x".to_string(), "yz".to_string()].write(&mut w);
+        (-7i32).write(&mut w);
+        let mut r = Reader::new(&w);
+        assert_eq!(String::skip(&mut r), Ok(()));
+        assert_eq!(Bytes::skip(&mut r), Ok(()));
+        assert_eq!(Option::<Bytes>::skip(&mut r), Ok(()));
+        assert_eq!(Vec::<String>::skip(&mut r), Ok(()));
+        assert_eq!(i32::read(&mut r), Ok(-7));
+        assert_eq!(r.remaining(), 0);
+        // What read refuses, skip refuses.
+        let huge = [0x7f, 0xff, 0xff, 0xff, 1, 2];
+        assert!(String::skip(&mut Reader::new(&huge)).is_err());
+        assert!(Vec::<String>::skip(&mut Reader::new(&huge)).is_err());
+        let negative = (-5i32).to_be_bytes();
+        assert_eq!(
+            Bytes::skip(&mut Reader::new(&negative)),
+            Err(JuteError::NegativeLength(-5))
+        );
     }
 
     #[test]

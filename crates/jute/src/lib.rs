@@ -7,9 +7,12 @@
 //!
 //! Modules, each importing only those listed after it: `multi` (uses `records`,
 //! `opcode`, `codec`), `records` (uses `codec`), and the leaves `codec`, `opcode`
-//! and `error`.
+//! and `error`. `counting_allocator` (feature `test-util`) stands apart: a tool for
+//! the tests that bound what decoding allocates.
 
 pub mod codec;
+#[cfg(feature = "test-util")]
+pub mod counting_allocator;
 pub mod error;
 pub mod multi;
 pub mod opcode;

@@ -4,64 +4,13 @@
 //! A counting allocator measures every byte the decoding thread asks for, so a
 //! reservation made from a claimed count shows up even when decoding then fails.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use bytes::{BufMut, BytesMut};
+use corral_jute::counting_allocator::{allocated_by, CountingAllocator};
 use corral_jute::records::{Acl, CreateRequest, Id, SetAclRequest, SetWatches};
 use corral_jute::Jute;
 
-struct Counting;
-
-thread_local! {
-    /// Bytes this thread holds now, and the most it held since the last reset. A
-    /// const Cell needs no allocation to set up, so the allocator may touch it.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn grew(by: isize) {
-    let live = LIVE.with(|l| {
-        l.set(l.get() + by);
-        l.get()
-    });
-    PEAK.with(|p| p.set(p.get().max(live)));
-}
-
-// SAFETY: every call is passed to the system allocator unchanged; counting touches
-// only thread-local Cells, which neither allocate nor re-enter the allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size() as isize);
-        // SAFETY: the caller's contract for `alloc` is passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        grew(-(layout.size() as isize));
-        // SAFETY: the caller's contract for `dealloc` is passed on unchanged.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Counted as a move: for a moment both the old block and the new one exist.
-        grew(new_size as isize);
-        grew(-(layout.size() as isize));
-        // SAFETY: the caller's contract for `realloc` is passed on unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// The most memory this thread held at once, beyond what it held before, while `f`
-/// ran, including what `f` returned.
-fn allocated_by<T>(f: impl FnOnce() -> T) -> (usize, T) {
-    let before = LIVE.with(|l| l.get());
-    PEAK.with(|p| p.set(before));
-    let out = f();
-    let peak = PEAK.with(|p| p.get());
-    ((peak - before).max(0) as usize, out)
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// The most a decode may allocate per byte received.
 const AMPLIFICATION: usize = 8;
@@ -161,36 +110,51 @@ fn honest_vectors_still_decode() {
     assert_eq!(SetAclRequest::from_bytes(&req.to_bytes()), Ok(req));
 }
 
-/// A multi has no count to check: its operations are read until the closing header,
-/// into a growing Vec. A `MultiOp` is about 104 bytes in memory against 14 to 17 on
-/// the wire, and the Vec's doubling holds old and new blocks for a moment, so the
-/// bound here is twice the others': a guard that it stays there.
+/// A frame of `ops` checks of the empty path: 17 bytes each, the smallest operation a
+/// multi can hold, closed by its 9-byte final header.
+fn multi_of_tiny_checks(ops: usize) -> BytesMut {
+    use corral_jute::multi::{write_ops, MultiOp};
+    use corral_jute::records::CheckVersionRequest;
+    let check = MultiOp::Check(CheckVersionRequest {
+        path: String::new(),
+        version: -1,
+    });
+    let mut frame = BytesMut::new();
+    write_ops(&vec![check; ops], &mut frame);
+    frame
+}
+
+/// A multi has no count to check: its operations are counted first, then read into
+/// a vector reserved once. A `MultiOp` is 104 bytes in memory against 17 on the wire,
+/// so keeping every one costs about 6 times the frame; growing the vector as they
+/// came cost 15 (the old and new blocks of a doubling held at once).
 #[test]
 fn many_tiny_multi_ops_cost_a_small_multiple_of_their_bytes() {
-    use corral_jute::multi::{read_ops, MultiHeader};
-    let mut frame = BytesMut::new();
+    use corral_jute::multi::read_ops;
     let ops = 20_000;
-    for _ in 0..ops {
-        MultiHeader {
-            op: 13,
-            done: false,
-            err: -1,
-        }
-        .write(&mut frame);
-        "".to_string().write(&mut frame);
-        frame.put_i32(-1);
-    }
-    MultiHeader {
-        op: -1,
-        done: true,
-        err: -1,
-    }
-    .write(&mut frame);
-    let (bytes, decoded) = allocated_by(|| read_ops(&mut corral_jute::Reader::new(&frame)));
+    let frame = multi_of_tiny_checks(ops);
+    let (bytes, decoded) = allocated_by(|| read_ops(&mut corral_jute::Reader::new(&frame), Ok));
     assert_eq!(decoded.map(|o| o.len()), Ok(ops));
     assert!(
-        bytes <= 2 * AMPLIFICATION * frame.len(),
+        bytes <= AMPLIFICATION * frame.len(),
         "decoding a {}-byte multi allocated {bytes} bytes",
         frame.len()
     );
+    assert_eq!(
+        bytes,
+        ops * std::mem::size_of::<corral_jute::multi::MultiOp>(),
+        "the operations are reserved once, at their exact number"
+    );
+}
+
+/// A multi cut short in its last operation allocates nothing: the count finds the
+/// truncation before anything is reserved or read.
+#[test]
+fn a_truncated_multi_allocates_nothing() {
+    use corral_jute::multi::read_ops;
+    let frame = multi_of_tiny_checks(20_000);
+    let cut = &frame[..frame.len() - 10];
+    let (bytes, decoded) = allocated_by(|| read_ops(&mut corral_jute::Reader::new(cut), Ok));
+    assert!(decoded.is_err(), "a truncated multi does not decode");
+    assert_eq!(bytes, 0, "a truncated multi allocated {bytes} bytes");
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 pub mod ensemble;
+pub mod hostile;
 
 /// A free loopback port below the kernel's ephemeral range, so that no client socket
 /// takes it while a killed server waits to be restarted on it.

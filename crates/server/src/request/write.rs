@@ -131,10 +131,9 @@ fn decode(op: OpCode, body: &[u8]) -> Result<TxnOp, JuteError> {
                 version: r.version,
             }
         }
-        OpCode::Multi => {
-            let ops = multi::read_ops(&mut Reader::new(body))?;
-            TxnOp::Multi(ops.into_iter().map(multi_op).collect::<Result<_, _>>()?)
-        }
+        // Each operation becomes its TxnOp as it is read, into a vector reserved once:
+        // a multi costs its transaction's size and no more (issue 14, defect 4).
+        OpCode::Multi => TxnOp::Multi(multi::read_ops(&mut Reader::new(body), multi_op)?),
         OpCode::Reconfig => {
             ReconfigRequest::from_bytes(body)?;
             // Dynamic reconfiguration is off, as in ZooKeeper by default.
@@ -237,5 +236,71 @@ fn multi_result(r: &OpResult) -> (i32, i32, Bytes) {
         OpResult::Checked => (OpCode::Check.as_i32(), 0, Bytes::new()),
         OpResult::Error(e) => (-1, e.as_i32(), ErrorResponse { err: e.as_i32() }.to_bytes()),
         _ => (-1, 0, ErrorResponse { err: 0 }.to_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use corral_jute::counting_allocator::{allocated_by, CountingAllocator};
+    use corral_jute::multi::{write_ops, MultiOp};
+    use corral_jute::records::{CheckVersionRequest, CreateRequest};
+    use corral_jute::OpCode;
+    use corral_tree::TxnOp;
+
+    use super::decode;
+
+    #[global_allocator]
+    static COUNTING: CountingAllocator = CountingAllocator;
+
+    /// The most decoding a multi may allocate per byte received (issue 14, defect 4):
+    /// about what an ACL vector costs (4.7 times its bytes).
+    const AMPLIFICATION: usize = 6;
+
+    /// What decoding a multi of `ops` at the server allocates at its peak, the
+    /// frame's length, and how many operations the transaction holds.
+    fn decode_multi(ops: &[MultiOp]) -> (usize, usize, usize) {
+        let mut frame = BytesMut::new();
+        write_ops(ops, &mut frame);
+        let (bytes, decoded) = allocated_by(|| decode(OpCode::Multi, &frame));
+        match decoded {
+            Ok(TxnOp::Multi(ops)) => (bytes, frame.len(), ops.len()),
+            other => panic!("a multi decoded as {other:?}"),
+        }
+    }
+
+    /// A check of the empty path is the smallest operation a multi holds (17 bytes),
+    /// so its TxnOp (96 bytes) weighs the most against the bytes received.
+    #[test]
+    fn a_multi_of_tiny_checks_costs_a_small_multiple_of_its_bytes() {
+        let check = MultiOp::Check(CheckVersionRequest {
+            path: String::new(),
+            version: -1,
+        });
+        let (bytes, len, ops) = decode_multi(&vec![check; 20_000]);
+        assert_eq!(ops, 20_000);
+        assert!(
+            bytes <= AMPLIFICATION * len,
+            "decoding a {len}-byte multi of checks allocated {bytes} bytes"
+        );
+    }
+
+    /// Creates with one-byte paths and no data or ACL: each owns a little memory of
+    /// its own besides its TxnOp.
+    #[test]
+    fn a_multi_of_tiny_creates_costs_a_small_multiple_of_its_bytes() {
+        let create = MultiOp::Create(
+            OpCode::Create,
+            CreateRequest {
+                path: "/".into(),
+                ..CreateRequest::default()
+            },
+        );
+        let (bytes, len, ops) = decode_multi(&vec![create; 20_000]);
+        assert_eq!(ops, 20_000);
+        assert!(
+            bytes <= AMPLIFICATION * len,
+            "decoding a {len}-byte multi of creates allocated {bytes} bytes"
+        );
     }
 }
