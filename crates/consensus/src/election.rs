@@ -13,65 +13,14 @@
 //! Elections start with a pre-vote, so a server that was only cut off cannot disrupt
 //! a healthy leader when it comes back.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openraft::async_runtime::WatchReceiver;
 
-use crate::types::Raft;
-
-/// What this server knows of its leader's liveness, kept by the peer service.
-pub struct LeaderContact {
-    base: Instant,
-    /// Milliseconds since `base` of the last append from a leader; 0 for never.
-    last: AtomicU64,
-    /// A leader whose connection to this server closed, to be checked; 0 for none.
-    lost: AtomicU64,
-    /// A leader whose process is known to be gone; 0 for none.
-    dead: AtomicU64,
-}
-
-impl Default for LeaderContact {
-    fn default() -> Self {
-        LeaderContact {
-            base: Instant::now(),
-            last: AtomicU64::new(0),
-            lost: AtomicU64::new(0),
-            dead: AtomicU64::new(0),
-        }
-    }
-}
-
-impl LeaderContact {
-    /// An append arrived from `leader`: it is alive, even if it was given up for gone
-    /// (a leader that restarts and wins again has the same id).
-    pub fn heard(&self, leader: u64) {
-        let ms = self.base.elapsed().as_millis() as u64;
-        self.last.store(ms.max(1), Ordering::Relaxed);
-        let _ = self
-            .dead
-            .compare_exchange(leader, 0, Ordering::Relaxed, Ordering::Relaxed);
-    }
-
-    /// The connection on which `leader` sent appends closed.
-    pub(crate) fn connection_lost(&self, leader: u64) {
-        self.lost.store(leader, Ordering::Relaxed);
-    }
-
-    pub(crate) fn dead_leader(&self) -> Option<u64> {
-        Some(self.dead.load(Ordering::Relaxed)).filter(|id| *id != 0)
-    }
-
-    pub(crate) fn within(&self, window: Duration) -> bool {
-        self.last_heard().is_some_and(|t| t.elapsed() <= window)
-    }
-
-    fn last_heard(&self) -> Option<Instant> {
-        let ms = self.last.load(Ordering::Relaxed);
-        (ms > 0).then(|| self.base + Duration::from_millis(ms))
-    }
-}
+use crate::contact::LeaderContact;
+use crate::members::Dialer;
+use crate::state_machine::Raft;
 
 pub(crate) struct Driver {
     pub raft: Raft,
@@ -81,7 +30,7 @@ pub(crate) struct Driver {
     pub lease: Duration,
     /// The silence after which an election starts, drawn from this range each time.
     pub silence_ms: (u64, u64),
-    pub dialer: crate::peer::Dialer,
+    pub dialer: Dialer,
 }
 
 /// How often the driver looks; also the precision of its timing.
@@ -120,12 +69,11 @@ pub(crate) async fn drive(d: Driver, mut stop: tokio::sync::watch::Receiver<bool
         if let Some(dead) = d.contact.dead_leader() {
             if leader != Some(dead) {
                 // Someone else leads now.
-                d.contact.dead.store(0, Ordering::Relaxed);
+                d.contact.forget_dead();
                 stand_at = None;
             }
         }
-        let lost = d.contact.lost.swap(0, Ordering::Relaxed);
-        if lost != 0 && leader == Some(lost) {
+        if let Some(lost) = d.contact.take_lost().filter(|l| leader == Some(*l)) {
             if let Some(addr) = leader_addr {
                 tokio::spawn(probe(d.contact.clone(), lost, addr));
             }
@@ -174,7 +122,7 @@ async fn probe(contact: Arc<LeaderContact>, leader: u64, addr: String) {
     if let Ok(Err(e)) = attempt {
         if e.kind() == std::io::ErrorKind::ConnectionRefused {
             tracing::info!("leader sid {leader} at {addr} is gone: {e}");
-            contact.dead.store(leader, Ordering::Relaxed);
+            contact.mark_dead(leader);
         }
     }
 }

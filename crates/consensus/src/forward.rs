@@ -17,8 +17,8 @@ use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::peer::{read_frame, write_queued, PeerRequest, PeerResponse};
-use crate::ConsensusError;
+use crate::error::ConsensusError;
+use crate::peer::wire::{read_frame, write_queued, PeerRequest, PeerResponse, CONNECT_TIMEOUT};
 
 /// Requests queued for the leader before a sender waits.
 const QUEUE: usize = 4096;
@@ -139,13 +139,10 @@ async fn run(
     waiters: &Waiters,
     retry: &SharedBackoff,
 ) -> std::io::Result<()> {
-    let connected = tokio::time::timeout(
-        crate::peer::raft_client::CONNECT_TIMEOUT,
-        TcpStream::connect(addr),
-    )
-    .await
-    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
-    .and_then(|r| r);
+    let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
+        .and_then(|r| r);
     let stream = match connected {
         Ok(s) => {
             *backoff(retry) = Backoff::default();

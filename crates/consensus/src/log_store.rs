@@ -62,13 +62,13 @@ pub struct Opened {
 }
 
 /// Last, smallest and largest entry written, for `srvr`'s proposal sizes.
-pub(crate) struct EntrySizes {
+struct EntrySizes {
     last: std::sync::atomic::AtomicU64,
     min: std::sync::atomic::AtomicU64,
     max: std::sync::atomic::AtomicU64,
 }
 
-pub(crate) static ENTRY_SIZES: EntrySizes = EntrySizes {
+static ENTRY_SIZES: EntrySizes = EntrySizes {
     last: std::sync::atomic::AtomicU64::new(0),
     min: std::sync::atomic::AtomicU64::new(u64::MAX),
     max: std::sync::atomic::AtomicU64::new(0),
@@ -82,12 +82,18 @@ impl EntrySizes {
         self.max.fetch_max(bytes, Relaxed);
     }
 
-    pub(crate) fn get(&self) -> (u64, u64, u64) {
+    fn get(&self) -> (u64, u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let min = self.min.load(Relaxed);
         let min = if min == u64::MAX { 0 } else { min };
         (self.last.load(Relaxed), min, self.max.load(Relaxed))
     }
+}
+
+/// Sizes in bytes of the log entries this server wrote: the last, the smallest and the
+/// largest. On the leader these are ZooKeeper's "proposal sizes".
+pub fn proposal_sizes() -> (u64, u64, u64) {
+    ENTRY_SIZES.get()
 }
 
 pub fn encode_entry(e: &Entry) -> Result<Vec<u8>, io::Error> {

@@ -9,10 +9,10 @@ use std::path::Path;
 use corral_storage::snapshot;
 use corral_tree::DataTree;
 
+use crate::error::ConsensusError;
 use crate::log_store::{DiskLogStore, Opened};
 use crate::state_machine::apply_entry;
 use crate::types::{LogId, SnapshotMeta, StoredMembership};
-use crate::ConsensusError;
 
 pub struct Recovered {
     pub tree: DataTree,

@@ -14,8 +14,9 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::impls::BasicNode;
 use openraft::Instant as _;
 
-use crate::election::LeaderContact;
-use crate::types::Raft;
+use crate::contact::LeaderContact;
+use crate::state_machine::Raft;
+use crate::types::TypeConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -141,11 +142,7 @@ pub(crate) async fn watch(w: Watch, mut stop: tokio::sync::watch::Receiver<bool>
     }
 }
 
-fn compute(
-    w: &Watch,
-    m: &openraft::RaftMetrics<crate::types::TypeConfig>,
-    synced: &mut BTreeSet<u64>,
-) -> Status {
+fn compute(w: &Watch, m: &openraft::RaftMetrics<TypeConfig>, synced: &mut BTreeSet<u64>) -> Status {
     let leads = m.current_leader == Some(w.id);
     // A leader whose process is known to be gone is no leader, though openraft does
     // not know yet: this server is looking, as a ZooKeeper follower is at once.
@@ -234,7 +231,7 @@ fn announce(w: &Watch, from: Role, to: Role, looking_since: &mut Instant) {
 /// openraft refuses, and the next poll tries again), later ones find them there.
 fn add_observers(
     w: &Watch,
-    m: &openraft::RaftMetrics<crate::types::TypeConfig>,
+    m: &openraft::RaftMetrics<TypeConfig>,
     adding: &Arc<std::sync::atomic::AtomicBool>,
 ) {
     let known: BTreeSet<u64> = m

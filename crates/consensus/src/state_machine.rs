@@ -16,30 +16,13 @@ use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::EntryPayload;
 
 use crate::log_store::DiskLogStore;
+use crate::measure::{since_stamped, Measure};
+use crate::observer::ApplyObserver;
+use crate::shared_tree::SharedTree;
 use crate::types::{Entry, LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::SharedTree;
 
-/// Told of every applied transaction, under the tree's write lock. The server's
-/// watch manager and session table hang off this.
-pub trait ApplyObserver: Send + Sync + 'static {
-    fn applied(&self, tree: &DataTree, txn: &Txn, result: &TxnResult, events: &[Event]);
-
-    /// The tree was replaced wholesale by a snapshot.
-    fn reset(&self, _tree: &DataTree) {}
-
-    /// A snapshot was written: its index, bytes on disk and how long it took.
-    fn snapshot_taken(&self, _index: u64, _bytes: u64, _took: std::time::Duration) {}
-
-    /// The log's fsync took this long.
-    fn fsync_took(&self, _took: std::time::Duration) {}
-
-    /// On the leader: another server heard from these sessions' clients.
-    fn sessions_alive(&self, _sessions: &[i64]) {}
-
-    /// A step of the consensus path was measured (proposals, acks, commits; see
-    /// `Measure`). Called once per transaction and step, so it must be cheap.
-    fn measured(&self, _m: crate::Measure) {}
-}
+/// The Raft node over this state machine, as every part of the crate drives it.
+pub type Raft = openraft::Raft<TypeConfig, TreeStateMachine>;
 
 /// Where snapshots go and how many to keep.
 #[derive(Clone)]
@@ -228,8 +211,8 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
                 let (result, events) = apply_entry(&mut tree, &entry, &mut self.membership);
                 if let EntryPayload::Normal(txn) = &entry.payload {
                     self.observer.applied(&tree, txn, &result, &events);
-                    self.observer.measured(crate::Measure::Applied {
-                        since_stamped: crate::measure::since_stamped(txn),
+                    self.observer.measured(Measure::Applied {
+                        since_stamped: since_stamped(txn),
                     });
                 }
                 self.last_applied = Some(entry.log_id);

@@ -13,10 +13,11 @@ use openraft::raft::{VoteRequest, VoteResponse};
 use tokio::io::BufWriter;
 use tokio::net::TcpStream;
 
-use super::{read_frame, write_frame, Dialer, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
+use super::wire::{read_frame, write_frame, PeerRequest, PeerResponse};
+use super::wire::{CONNECT_TIMEOUT, SNAPSHOT_CHUNK};
+use crate::members::Dialer;
 use crate::types::{Snapshot, TypeConfig, Vote};
 
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Makes a client per peer from the address in its membership entry, or the one the

@@ -10,16 +10,16 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::{read_frame, write_queued, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
-
 use openraft::raft::AppendEntriesRequest;
 use openraft::EntryPayload;
 
-use crate::election::LeaderContact;
-use crate::measure::{since_millis, Replicated};
-use crate::types::{Raft, Snapshot};
-use crate::ApplyObserver;
-use crate::Measure;
+use super::wire::{read_frame, write_queued, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
+use crate::append::{append_local, read_index_local};
+use crate::contact::LeaderContact;
+use crate::measure::{since_millis, Measure, Replicated};
+use crate::observer::ApplyObserver;
+use crate::state_machine::Raft;
+use crate::types::{Snapshot, TypeConfig};
 
 /// The largest snapshot a follower accepts from a leader; far above any tree that fits
 /// in memory, but it keeps a bad length from allocating without bound.
@@ -130,7 +130,7 @@ async fn read_requests(
             PeerRequest::Forward { id, txn } => {
                 // Appended before the next frame is read: a session's writes enter the
                 // log in the order its server forwarded them.
-                let appended = crate::append_local(raft, &service.observer, txn, false).await;
+                let appended = append_local(raft, &service.observer, txn, false).await;
                 let out = out.clone();
                 tokio::spawn(async move {
                     let result = match appended {
@@ -145,7 +145,7 @@ async fn read_requests(
                 let raft = raft.clone();
                 let out = out.clone();
                 tokio::spawn(async move {
-                    let result = crate::read_index_local(&raft).await;
+                    let result = read_index_local(&raft).await;
                     let _ = out.send(PeerResponse::ReadIndex { id, result }).await;
                 });
                 None
@@ -173,7 +173,7 @@ async fn read_requests(
 /// range of log indexes they span.
 #[allow(clippy::reversed_empty_ranges)]
 fn proposals_received(
-    rpc: &AppendEntriesRequest<crate::types::TypeConfig>,
+    rpc: &AppendEntriesRequest<TypeConfig>,
     service: &PeerService,
 ) -> std::ops::RangeInclusive<u64> {
     for entry in &rpc.entries {
