@@ -7,7 +7,8 @@ use std::sync::Arc;
 use openraft::async_runtime::WatchReceiver;
 
 use crate::error::ConsensusError;
-use crate::fault::Fault;
+#[cfg(feature = "test-faults")]
+use crate::fault::{Fault, FaultSwitch};
 use crate::forward::Forwarder;
 use crate::members::Dialer;
 use crate::observer::ApplyObserver;
@@ -30,17 +31,19 @@ pub struct Consensus {
     pub(crate) forwarder: Arc<Forwarder>,
     pub(crate) status: tokio::sync::watch::Receiver<Status>,
     pub(crate) dialer: Dialer,
-    pub(crate) fault: Option<Fault>,
+    #[cfg(feature = "test-faults")]
+    pub(crate) fault: FaultSwitch,
     pub(crate) observer: Arc<dyn ApplyObserver>,
 }
 
 impl Consensus {
-    /// Switches on a deliberate bug (see `Fault`).
-    pub fn with_fault(mut self, fault: Option<Fault>) -> Consensus {
+    /// Switches on a deliberate bug (see `Fault`; only in a build with the
+    /// `test-faults` feature).
+    #[cfg(feature = "test-faults")]
+    pub fn with_fault(self, fault: Option<Fault>) -> Consensus {
         if let Some(f) = fault {
-            tracing::warn!("TEST FAULT {f:?} is on: this server breaks a guarantee on purpose");
+            self.fault.set(f);
         }
-        self.fault = fault;
         self
     }
 

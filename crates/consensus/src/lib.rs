@@ -51,13 +51,14 @@
 //! - Leaves, using nothing of the crate: `contact` (what is known of the leader's
 //!   liveness), `members` (who the members are, how to reach them), `settings`
 //!   (timing and paths), `shared_tree` (the tree behind its lock), `fault` (the test
-//!   faults), `error`, `measure` (what the path reports for mntr) and `types`
+//!   faults, only with the `test-faults` feature), `error`, `measure` (what the path reports for mntr) and `types`
 //!   (openraft's type configuration).
 
 mod append;
 mod contact;
 mod election;
 mod error;
+#[cfg(feature = "test-faults")]
 mod fault;
 mod forward;
 mod handle;
@@ -78,6 +79,7 @@ pub mod types;
 mod write;
 
 pub use error::ConsensusError;
+#[cfg(feature = "test-faults")]
 pub use fault::Fault;
 pub use handle::{Consensus, RaftStatus};
 pub use log_store::proposal_sizes;

@@ -153,7 +153,8 @@ impl Consensus {
             forwarder: Arc::default(),
             status,
             dialer,
-            fault: None,
+            #[cfg(feature = "test-faults")]
+            fault: restored.fault,
             observer,
         })
     }
@@ -201,6 +202,8 @@ struct Restored {
     machine: TreeStateMachine,
     log: DiskLogStore,
     applied: tokio::sync::watch::Receiver<u64>,
+    #[cfg(feature = "test-faults")]
+    fault: crate::fault::FaultSwitch,
 }
 
 /// Recovers the tree and the log, and sets the snapshot directory in order.
@@ -239,11 +242,18 @@ fn restore(paths: &Paths, observer: &Arc<dyn ApplyObserver>) -> Result<Restored,
         (recovered.applied, recovered.membership),
         store,
     );
+    #[cfg(feature = "test-faults")]
+    let (machine, fault) = {
+        let fault = crate::fault::FaultSwitch::default();
+        (machine.with_faults(fault.clone()), fault)
+    };
     Ok(Restored {
         tree,
         machine,
         log: recovered.log,
         applied,
+        #[cfg(feature = "test-faults")]
+        fault,
     })
 }
 

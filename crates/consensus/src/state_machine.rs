@@ -88,6 +88,8 @@ pub struct TreeStateMachine {
     last_applied: Option<LogId>,
     membership: StoredMembership,
     store: SnapshotStore,
+    #[cfg(feature = "test-faults")]
+    faults: crate::fault::FaultSwitch,
 }
 
 impl TreeStateMachine {
@@ -106,7 +108,16 @@ impl TreeStateMachine {
             last_applied: applied.0,
             membership: applied.1,
             store,
+            #[cfg(feature = "test-faults")]
+            faults: Default::default(),
         }
+    }
+
+    /// Runs with the test faults of `faults` (see `crate::fault`).
+    #[cfg(feature = "test-faults")]
+    pub(crate) fn with_faults(mut self, faults: crate::fault::FaultSwitch) -> Self {
+        self.faults = faults;
+        self
     }
 }
 
@@ -210,6 +221,8 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
                 let mut tree = self.tree.write();
                 let (result, events) = apply_entry(&mut tree, &entry, &mut self.membership);
                 if let EntryPayload::Normal(txn) = &entry.payload {
+                    #[cfg(feature = "test-faults")]
+                    self.faults.applied(txn);
                     self.observer.applied(&tree, txn, &result, &events);
                     self.observer.measured(Measure::Applied {
                         since_stamped: since_stamped(txn),

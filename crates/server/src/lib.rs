@@ -118,17 +118,18 @@ impl Server {
         let consensus = if ensemble {
             let members = members(&mut config)?;
             let c = Consensus::start_cluster(config.my_id, members, &paths, hub.clone(), timing)
-                .await?
-                .with_fault(config.test_fault);
+                .await?;
+            #[cfg(feature = "test-faults")]
+            let c = c.with_fault(config.test_fault.clone());
             let data = ensemble_config(&config);
             // ZooKeeper counts its write of the config node in write_per_namespace.
             mntr::get().write("/zookeeper/config", data.len() as u64);
             c.tree().set_config(data);
             c
         } else {
-            let c = Consensus::start_standalone(config.my_id, &paths, hub.clone(), timing)
-                .await?
-                .with_fault(config.test_fault);
+            let c = Consensus::start_standalone(config.my_id, &paths, hub.clone(), timing).await?;
+            #[cfg(feature = "test-faults")]
+            let c = c.with_fault(config.test_fault.clone());
             c.wait_leader(Duration::from_secs(30)).await?;
             c.wait_caught_up(Duration::from_secs(600)).await?;
             c
