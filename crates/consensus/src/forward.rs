@@ -34,6 +34,9 @@ struct Backoff {
 
 type SharedBackoff = Arc<Mutex<Backoff>>;
 
+/// Poisoning is ignored: a backoff is two plain values, each written whole, so a
+/// panic elsewhere while it was held cannot leave it half-changed; the worst a stale
+/// one does is delay a reconnect by at most `BACKOFF_MAX`.
 fn backoff(b: &SharedBackoff) -> std::sync::MutexGuard<'_, Backoff> {
     b.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -53,6 +56,10 @@ pub(crate) struct Forwarder {
     backoff: SharedBackoff,
 }
 
+/// Poisoning is ignored: the map is only inserted into, removed from and cleared,
+/// each whole, under the lock, and it holds nothing but the senders of answers. A
+/// waiter lost to a panic fails its request as a lost link does, which the client
+/// sees as a closed connection, never as wrong data.
 fn lock(w: &Waiters) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<PeerResponse>>> {
     w.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -45,19 +45,22 @@
 //!   installs snapshots; names the `Raft` node type. Uses `log_store`, `shared_tree`,
 //!   `observer`, `measure`, `types`.
 //! - `network`: a standalone node's network, which has no peers. Uses `types`.
-//! - `log_store`: the Raft log on disk. Uses `types`.
+//! - `log_store`: the Raft log on disk. Uses `fatal`, `types`.
 //! - `observer`: [`ApplyObserver`], what the server hears of the consensus path. Uses
 //!   `measure`.
-//! - Leaves, using nothing of the crate: `contact` (what is known of the leader's
-//!   liveness), `members` (who the members are, how to reach them), `settings`
-//!   (timing and paths), `shared_tree` (the tree behind its lock), `fault` (the test
-//!   faults, only with the `test-faults` feature), `error`, `measure` (what the path reports for mntr) and `types`
-//!   (openraft's type configuration).
+//! - `shared_tree`: [`SharedTree`], the tree behind its lock; a writer that panics
+//!   stops the process. Uses `fatal`.
+//! - Leaves, using nothing of the crate: `fatal` (stopping the process on a broken
+//!   invariant), `contact` (what is known of the leader's liveness), `members` (who
+//!   the members are, how to reach them), `settings` (timing and paths), `fault` (the
+//!   test faults, only with the `test-faults` feature), `error`, `measure` (what the
+//!   path reports for mntr) and `types` (openraft's type configuration).
 
 mod append;
 mod contact;
 mod election;
 mod error;
+mod fatal;
 #[cfg(feature = "test-faults")]
 mod fault;
 mod forward;

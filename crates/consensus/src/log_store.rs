@@ -171,8 +171,15 @@ impl DiskLogStore {
         })
     }
 
+    /// The log's state. A poisoned lock means a panic while the log was being
+    /// changed: the entries in memory, the segment files and the vote may no longer
+    /// agree, and a log that may have a hole or a stray entry must not be served.
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock().unwrap_or_else(|_| {
+            crate::fatal::stop(format_args!(
+                "the Raft log's lock is poisoned: a panic while the log was being changed may have left it inconsistent"
+            ))
+        })
     }
 
     /// Visits the entries in `from..=to` in order, for recovery's replay.

@@ -175,6 +175,8 @@ impl RaftSnapshotBuilder<TypeConfig> for TreeSnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         let index = self.meta.last_log_id.map_or(0, |l| l.index);
         let started = std::time::Instant::now();
+        // Poisoning is ignored: nothing but this `take` ever runs under the lock, so
+        // no panic can have left the slot half-changed.
         let Some(mut writer) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Err(io::Error::other("snapshot already built"));
         };
