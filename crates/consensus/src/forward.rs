@@ -13,12 +13,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::BufReader;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ConsensusError;
-use crate::peer::wire::{read_frame, write_queued, PeerRequest, PeerResponse, CONNECT_TIMEOUT};
+use crate::peer::wire::{encode, hello, read_frame, write_queued, PeerRequest, PeerResponse};
+use crate::peer::wire::{CONNECT_TIMEOUT, MAX_FRAME};
 
 /// Requests queued for the leader before a sender waits.
 const QUEUE: usize = 4096;
@@ -49,8 +50,9 @@ struct Link {
     waiters: Waiters,
 }
 
-#[derive(Default)]
 pub(crate) struct Forwarder {
+    /// This server's id, which the link's `Hello` names.
+    from: u64,
     link: tokio::sync::Mutex<Option<Link>>,
     next_id: std::sync::atomic::AtomicU64,
     backoff: SharedBackoff,
@@ -65,6 +67,15 @@ fn lock(w: &Waiters) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<P
 }
 
 impl Forwarder {
+    pub fn new(from: u64) -> Forwarder {
+        Forwarder {
+            from,
+            link: Default::default(),
+            next_id: Default::default(),
+            backoff: Default::default(),
+        }
+    }
+
     /// Queues a request for `leader` at `addr`; the receiver gets its answer, or an
     /// error if the link fails first. Returns once the request is queued in order.
     pub async fn request(
@@ -118,16 +129,17 @@ impl Forwarder {
                 )));
             }
         }
-        Ok(slot.get_or_insert_with(|| open(leader, addr.to_string(), self.backoff.clone())))
+        Ok(slot
+            .get_or_insert_with(|| open(self.from, leader, addr.to_string(), self.backoff.clone())))
     }
 }
 
-fn open(leader: u64, addr: String, retry: SharedBackoff) -> Link {
+fn open(from: u64, leader: u64, addr: String, retry: SharedBackoff) -> Link {
     let (queue, requests) = mpsc::channel(QUEUE);
     let waiters: Waiters = Arc::default();
     let task_waiters = waiters.clone();
     tokio::spawn(async move {
-        if let Err(e) = run(&addr, requests, &task_waiters, &retry).await {
+        if let Err(e) = run(from, &addr, requests, &task_waiters, &retry).await {
             tracing::info!("link to leader {leader} at {addr} closed: {e}");
         }
         // Dropping the senders fails every request still waiting on this link.
@@ -141,6 +153,7 @@ fn open(leader: u64, addr: String, retry: SharedBackoff) -> Link {
 }
 
 async fn run(
+    from: u64,
     addr: &str,
     requests: mpsc::Receiver<PeerRequest>,
     waiters: &Waiters,
@@ -163,12 +176,13 @@ async fn run(
         }
     };
     let _ = stream.set_nodelay(true);
-    let (rd, wr) = stream.into_split();
+    let (rd, mut wr) = stream.into_split();
+    wr.write_all(&encode(&hello(from))?).await?;
     let writer = write_queued(wr, requests);
     let reader = async move {
         let mut rd = BufReader::new(rd);
         loop {
-            let answer: PeerResponse = read_frame(&mut rd).await?;
+            let answer: PeerResponse = read_frame(&mut rd, MAX_FRAME).await?;
             let id = match &answer {
                 PeerResponse::Forwarded { id, .. } | PeerResponse::ReadIndex { id, .. } => *id,
                 _ => return Err(std::io::Error::other("unexpected answer from the leader")),

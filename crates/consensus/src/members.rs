@@ -18,6 +18,15 @@ impl Members {
     pub(crate) fn dialer(&self) -> Dialer {
         Dialer::new(self.connect.clone())
     }
+
+    /// Every configured member's id, voter or observer.
+    pub(crate) fn ids(&self) -> std::collections::BTreeSet<u64> {
+        self.voters
+            .keys()
+            .chain(self.observers.keys())
+            .copied()
+            .collect()
+    }
 }
 
 /// Where this server connects to each peer: the address the membership records,

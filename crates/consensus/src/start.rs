@@ -11,6 +11,7 @@ use openraft::Config;
 use crate::contact::LeaderContact;
 use crate::election;
 use crate::error::ConsensusError;
+use crate::forward::Forwarder;
 use crate::handle::Consensus;
 use crate::log_store::DiskLogStore;
 use crate::measure::Replicated;
@@ -74,7 +75,7 @@ impl Consensus {
             members,
             peer_listener: Some(listener),
         };
-        let peers = TcpPeers::new(how.members.dialer());
+        let peers = TcpPeers::new(id, how.members.dialer());
         Self::start(how, paths, observer, timing, peers).await
     }
 
@@ -115,6 +116,7 @@ impl Consensus {
                 contact: contact.clone(),
                 observer: observer.clone(),
                 replicated: Arc::new(Replicated::new()),
+                members: Arc::new(members.ids()),
             };
             tokio::spawn(serve(listener, service, stopped.clone()));
         }
@@ -150,7 +152,7 @@ impl Consensus {
             applied: restored.applied,
             id,
             stop_peers: Arc::new(stop_peers),
-            forwarder: Arc::default(),
+            forwarder: Arc::new(Forwarder::new(id)),
             status,
             dialer,
             #[cfg(feature = "test-faults")]
