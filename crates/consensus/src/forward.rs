@@ -23,6 +23,10 @@ use crate::peer::wire::{CONNECT_TIMEOUT, MAX_FRAME};
 
 /// Requests queued for the leader before a sender waits.
 const QUEUE: usize = 4096;
+/// Requests sent to the leader and not answered yet, on one link: beyond this a new
+/// one fails at once (the client sees its connection close), so a leader that stops
+/// answering does not make this map grow without bound.
+const WAITING: usize = 16 * QUEUE;
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
@@ -90,7 +94,16 @@ impl Forwarder {
         let mut guard = self.link.lock().await;
         let link = self.usable_link(&mut guard, leader, addr)?;
         let (tx, rx) = oneshot::channel();
-        lock(&link.waiters).insert(id, tx);
+        {
+            let mut waiters = lock(&link.waiters);
+            if waiters.len() >= WAITING {
+                return Err(ConsensusError::Unavailable(format!(
+                    "{WAITING} requests already wait for leader {leader}"
+                )));
+            }
+            waiters.insert(id, tx);
+            assert!(waiters.len() <= WAITING, "{} waiting", waiters.len());
+        }
         if link.queue.send(make(id)).await.is_err() {
             lock(&link.waiters).remove(&id);
             *guard = None;

@@ -39,6 +39,16 @@ impl Inner {
         self.state.last_purged.map_or(0, |l| l.index + 1)
     }
 
+    /// The index the next appended entry must have: one past the last entry, or
+    /// past the purge point when no entry follows it. None for a log that has never
+    /// held anything (openraft starts it at 0; openraft's conformance suite starts
+    /// it elsewhere).
+    fn next_index(&self) -> Option<u64> {
+        let last = self.entries.keys().next_back().copied();
+        let purged = self.state.last_purged.map(|l| l.index);
+        last.max(purged).map(|i| i + 1)
+    }
+
     fn save_state(&self) -> Result<(), io::Error> {
         let bytes = postcard::to_stdvec(&self.state)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -182,14 +192,24 @@ impl DiskLogStore {
         })
     }
 
-    /// Visits the entries in `from..=to` in order, for recovery's replay.
-    pub fn for_each(&self, from: u64, to: u64, mut f: impl FnMut(&Entry)) {
+    /// Visits the entries in `from..=to` in order, for recovery's replay, and returns
+    /// the index after the last one visited. They must be contiguous from `from` on:
+    /// a hole is an error, and nothing after it is visited.
+    pub fn for_each(&self, from: u64, to: u64, mut f: impl FnMut(&Entry)) -> Result<u64, String> {
+        let mut next = from;
         if from > to {
-            return;
+            return Ok(next);
         }
-        for e in self.lock().entries.range(from..=to).map(|(_, e)| e) {
+        for (index, e) in self.lock().entries.range(from..=to) {
+            if *index != next || e.log_id.index != next {
+                return Err(format!(
+                    "the log has a hole: entry {next} is missing, the next one on disk is {index}"
+                ));
+            }
             f(e);
+            next += 1;
         }
+        Ok(next)
     }
 
     /// Moves the purge point back to `to` (recovery fell back to an older snapshot);
@@ -314,7 +334,18 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
         let mut inner = self.lock();
         let mut encoded = Vec::new();
         let mut kept = Vec::new();
+        let mut expected = inner.next_index();
         for e in entries {
+            let index = e.log_id.index;
+            // openraft truncates before it appends anything out of line: an entry
+            // that does not follow the last one is a broken invariant, and a log
+            // with a hole or a repeat must not be written.
+            if expected.is_some_and(|want| index != want) {
+                crate::fatal::stop(format_args!(
+                    "log entries must be contiguous: entry {index} appended where {expected:?} was due"
+                ));
+            }
+            expected = Some(index + 1);
             let bytes = encode_entry(&e)?;
             ENTRY_SIZES.record(bytes.len() as u64);
             encoded.push((e.log_id.index, bytes));

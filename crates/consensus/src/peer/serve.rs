@@ -164,6 +164,10 @@ async fn read_requests(
 
 /// An AppendEntries from the leader, which is alive.
 async fn append(rpc: AppendEntriesRequest<TypeConfig>, service: &PeerService) -> PeerResponse {
+    if let Some(why) = out_of_line(&rpc) {
+        // The log store stops the server on such entries; a peer may not.
+        return PeerResponse::Refused(why);
+    }
     service.contact.heard(rpc.vote.leader_id().node_id);
     let received = proposals_received(&rpc, service);
     let commit = rpc.leader_commit.map_or(0, |l| l.index);
@@ -218,6 +222,21 @@ async fn follower_request(
         // The rest are openraft's and the connection's own, answered by the caller.
         _ => {}
     }
+}
+
+/// Why the entries of `rpc` do not follow one another from its `prev_log_id`, if so.
+fn out_of_line(rpc: &AppendEntriesRequest<TypeConfig>) -> Option<String> {
+    let first = rpc.prev_log_id.map_or(0, |p| p.index + 1);
+    rpc.entries
+        .iter()
+        .zip(first..)
+        .find(|(e, want)| e.log_id.index != *want)
+        .map(|(e, want)| {
+            format!(
+                "entries out of line: entry {} where {want} was due",
+                e.log_id.index
+            )
+        })
 }
 
 /// The leader's transactions in an AppendEntries, as they arrive (ZooKeeper's
@@ -291,4 +310,27 @@ async fn receive_snapshot(
         }
     }
     Ok(data.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::testing::{blank_ent, log_id};
+
+    use super::*;
+    use crate::types::TypeConfig as C;
+
+    #[test]
+    fn entries_out_of_line_are_named() {
+        let rpc = |prev: Option<u64>, indexes: &[u64]| AppendEntriesRequest::<C> {
+            vote: crate::types::Vote::new_committed(1, 1),
+            prev_log_id: prev.map(|p| log_id::<C>(1, 1, p)),
+            entries: indexes.iter().map(|i| blank_ent::<C>(1, 1, *i)).collect(),
+            leader_commit: None,
+        };
+        assert_eq!(out_of_line(&rpc(None, &[0, 1, 2])), None);
+        assert_eq!(out_of_line(&rpc(Some(4), &[5, 6])), None);
+        assert_eq!(out_of_line(&rpc(Some(4), &[])), None);
+        assert!(out_of_line(&rpc(Some(4), &[6])).is_some_and(|w| w.contains("entry 6 where 5")));
+        assert!(out_of_line(&rpc(None, &[0, 2])).is_some_and(|w| w.contains("entry 2 where 1")));
+    }
 }
