@@ -39,13 +39,15 @@
 //!   `observer`, `measure`, `error`.
 //! - `recovery`: start-up's reading of the newest valid snapshot and the log after it.
 //!   Uses `state_machine`, `log_store`, `error`, `types`.
-//! - `inspect`: read-only views of the files on disk for the CLI. Uses `log_store`,
+//! - `inspect`: read-only views of the files on disk for the CLI. Uses `record`,
 //!   `types`.
 //! - `state_machine`: applies committed entries to the shared tree, writes and
 //!   installs snapshots; names the `Raft` node type. Uses `log_store`, `shared_tree`,
 //!   `observer`, `measure`, `types`.
 //! - `network`: a standalone node's network, which has no peers. Uses `types`.
-//! - `log_store`: the Raft log on disk. Uses `fatal`, `types`.
+//! - `log_store`: the Raft log on disk. Uses `record`, `fatal`, `types`.
+//! - `record`: the format of one log record (a version byte, then postcard). Uses
+//!   `types`.
 //! - `observer`: [`ApplyObserver`], what the server hears of the consensus path. Uses
 //!   `measure`.
 //! - `shared_tree`: [`SharedTree`], the tree behind its lock; a writer that panics
@@ -72,6 +74,7 @@ mod members;
 pub mod network;
 mod observer;
 pub mod peer;
+pub mod record;
 mod recovery;
 pub mod roles;
 mod settings;

@@ -17,6 +17,7 @@ use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::{LogState, RaftLogReader};
 use serde::{Deserialize, Serialize};
 
+use crate::record::{decode_entry, encode_entry};
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
 /// What must survive a restart besides the entries.
@@ -106,19 +107,6 @@ pub fn proposal_sizes() -> (u64, u64, u64) {
     ENTRY_SIZES.get()
 }
 
-pub fn encode_entry(e: &Entry) -> Result<Vec<u8>, io::Error> {
-    // Room for a typical create up front: growing from empty reallocated the buffer
-    // several times per entry (callgrind, docs/benchmarks.md).
-    postcard::to_extend(e, Vec::with_capacity(ENCODE_CAPACITY))
-        .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
-}
-
-const ENCODE_CAPACITY: usize = 512;
-
-pub fn decode_entry(bytes: &[u8]) -> Result<Entry, io::Error> {
-    postcard::from_bytes(bytes).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
-}
-
 fn to_io(e: StorageError) -> io::Error {
     io::Error::other(e.to_string())
 }
@@ -152,7 +140,7 @@ impl DiskLogStore {
             let entry = decode_entry(bytes).map_err(|e| StorageError::Corrupt {
                 file: dir.to_path_buf(),
                 offset: 0,
-                reason: format!("entry {index} does not decode: {e}"),
+                reason: format!("entry {index}: {e}"),
             })?;
             entries.insert(*index, entry);
         }
@@ -346,7 +334,8 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
                 ));
             }
             expected = Some(index + 1);
-            let bytes = encode_entry(&e)?;
+            let bytes =
+                encode_entry(&e).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             ENTRY_SIZES.record(bytes.len() as u64);
             encoded.push((e.log_id.index, bytes));
             kept.push(e);

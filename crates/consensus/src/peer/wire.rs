@@ -232,4 +232,128 @@ mod tests {
         let back: PeerRequest = read_frame(&mut stream, MAX_FRAME).await.expect("read");
         assert!(matches!(back, PeerRequest::SnapshotChunk(b) if b == vec![9; 300_000]));
     }
+
+    /// One frame of every message, for `frames_keep_their_bytes`.
+    fn every_frame() -> Vec<(&'static str, std::io::Result<Vec<u8>>, &'static str)> {
+        use corral_tree::{OpResult, TxnOp};
+        use openraft::entry::RaftEntry;
+        use openraft::testing::log_id;
+        use openraft::StoredMembership;
+
+        use crate::types::{Entry, TypeConfig as C};
+
+        let vote = Vote::new_committed(2, 3);
+        let at = Some(log_id::<C>(2, 3, 4));
+        let membership = openraft::Membership::new_with_defaults(vec![[1, 2].into()], []);
+        let txn = Txn {
+            session_id: 9,
+            time: 0,
+            identity: Vec::new(),
+            op: TxnOp::Delete {
+                path: "/a".into(),
+                version: -1,
+            },
+        };
+        let appended = AppendEntriesRequest {
+            vote,
+            prev_log_id: at,
+            entries: vec![Entry::new_blank(log_id::<C>(2, 3, 5))],
+            leader_commit: at,
+        };
+        let meta = SnapshotMeta {
+            last_log_id: at,
+            last_membership: StoredMembership::new(at, membership),
+        };
+        let created = TxnResult {
+            zxid: 5,
+            result: OpResult::CreatedPlain { path: "/a".into() },
+        };
+        let r = |m: PeerRequest| encode(&m);
+        let a = |m: PeerResponse| encode(&m);
+        vec![
+            ("append", r(PeerRequest::Append(appended)), "000000110002030101020304010203050001020304"),
+            ("vote", r(PeerRequest::Vote(VoteRequest::new(vote, at))), "00000009010203010102030400"),
+            (
+                "snapshotBegin",
+                r(PeerRequest::SnapshotBegin {
+                    vote,
+                    meta,
+                    total: 3,
+                }),
+                "00000029020203010102030401020304010201020201096c6f63616c686f737402096c6f63616c686f73740003",
+            ),
+            (
+                "snapshotChunk",
+                r(PeerRequest::SnapshotChunk(Bytes::from_static(&[1, 2, 3]))),
+                "000000050303010203",
+            ),
+            ("forward", r(PeerRequest::Forward { id: 7, txn }), "0000000a040712000003022f6101"),
+            ("readIndex", r(PeerRequest::ReadIndex { id: 7 }), "000000020507"),
+            ("alive", r(PeerRequest::Alive(vec![1, -1])), "0000000406020201"),
+            (
+                "transferLeader",
+                r(PeerRequest::TransferLeader { to: 2 }),
+                "000000020702",
+            ),
+            ("hello", r(hello(2)), "00000003080102"),
+            (
+                "appended",
+                a(PeerResponse::Append(AppendEntriesResponse::Success)),
+                "000000020000",
+            ),
+            (
+                "voted",
+                a(PeerResponse::Vote(VoteResponse::new(vote, at, true))),
+                "00000009010203010101020304",
+            ),
+            (
+                "installed",
+                a(PeerResponse::Snapshot(SnapshotResponse::new(vote))),
+                "0000000402020301",
+            ),
+            ("refused", a(PeerResponse::Refused("no".into())), "0000000403026e6f"),
+            (
+                "forwarded",
+                a(PeerResponse::Forwarded {
+                    id: 7,
+                    result: Ok(created),
+                }),
+                "000000080407000a01022f61",
+            ),
+            (
+                "notLeader",
+                a(PeerResponse::Forwarded {
+                    id: 7,
+                    result: Err(ConsensusError::NotLeader { leader: Some(2) }),
+                }),
+                "00000006040701020102",
+            ),
+            (
+                "readIndexAnswer",
+                a(PeerResponse::ReadIndex {
+                    id: 7,
+                    result: Ok(5),
+                }),
+                "0000000405070005",
+            ),
+        ]
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The peer wire is postcard too: reordering a variant of these messages (or of
+    /// a transaction, or of openraft's) changes what a frame means to a server of
+    /// another build. That is a new `WIRE_VERSION`, which the `Hello` refuses.
+    #[test]
+    fn frames_keep_their_bytes() {
+        for (name, frame, pinned) in every_frame() {
+            assert_eq!(
+                hex(&frame.expect("encode")),
+                pinned,
+                "the {name} frame changed"
+            );
+        }
+    }
 }
