@@ -3,10 +3,15 @@
 //! The peer service records it; the election driver and the role watcher read it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::clock::Clock;
 
 /// What this server knows of its leader's liveness, kept by the peer service.
 pub struct LeaderContact {
+    /// Stamps each append heard.
+    clock: Arc<dyn Clock>,
     base: Instant,
     /// Milliseconds since `base` of the last append from a leader; 0 for never.
     last: AtomicU64,
@@ -16,22 +21,22 @@ pub struct LeaderContact {
     dead: AtomicU64,
 }
 
-impl Default for LeaderContact {
-    fn default() -> Self {
+impl LeaderContact {
+    pub(crate) fn new(clock: Arc<dyn Clock>) -> LeaderContact {
         LeaderContact {
-            base: Instant::now(),
+            base: clock.now(),
+            clock,
             last: AtomicU64::new(0),
             lost: AtomicU64::new(0),
             dead: AtomicU64::new(0),
         }
     }
-}
 
-impl LeaderContact {
     /// An append arrived from `leader`: it is alive, even if it was given up for gone
     /// (a leader that restarts and wins again has the same id).
     pub fn heard(&self, leader: u64) {
-        let ms = self.base.elapsed().as_millis() as u64;
+        let now = self.clock.now();
+        let ms = now.saturating_duration_since(self.base).as_millis() as u64;
         self.last.store(ms.max(1), Ordering::Relaxed);
         let _ = self
             .dead
@@ -62,8 +67,9 @@ impl LeaderContact {
         Some(self.dead.load(Ordering::Relaxed)).filter(|id| *id != 0)
     }
 
-    pub(crate) fn within(&self, window: Duration) -> bool {
-        self.last_heard().is_some_and(|t| t.elapsed() <= window)
+    /// How long before `now` an append last arrived; None if none ever did.
+    pub(crate) fn heard_ago(&self, now: Instant) -> Option<Duration> {
+        self.last_heard().map(|t| now.saturating_duration_since(t))
     }
 
     pub(crate) fn last_heard(&self) -> Option<Instant> {

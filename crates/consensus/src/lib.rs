@@ -32,9 +32,9 @@
 //!     `members`, `types`.
 //!   - `peer::wire`: the frames and messages on the wire. Uses `error`, `types`.
 //! - `election`: the election driver of an ensemble's voters (when to stand). Uses
-//!   `state_machine`, `contact`, `members`.
+//!   `state_machine`, `contact`, `clock`, `members`.
 //! - `roles`: the node's place in the ensemble (leader, follower, observer, looking)
-//!   and whether it serves. Uses `state_machine`, `contact`, `types`.
+//!   and whether it serves. Uses `state_machine`, `contact`, `clock`, `types`.
 //! - `append`: the leader's side of a write and of a sync. Uses `state_machine`,
 //!   `observer`, `measure`, `error`.
 //! - `recovery`: start-up's reading of the newest valid snapshot and the log after it.
@@ -59,6 +59,7 @@
 //!   path reports for mntr) and `types` (openraft's type configuration).
 
 mod append;
+mod clock;
 mod contact;
 mod election;
 mod error;

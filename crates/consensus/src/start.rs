@@ -8,6 +8,7 @@ use std::time::Duration;
 use openraft::impls::BasicNode;
 use openraft::Config;
 
+use crate::clock::{Clock, SystemClock};
 use crate::contact::LeaderContact;
 use crate::election;
 use crate::error::ConsensusError;
@@ -109,7 +110,8 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Start(e.to_string()))?;
         let (stop_peers, stopped) = tokio::sync::watch::channel(false);
-        let contact = Arc::new(LeaderContact::default());
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let contact = Arc::new(LeaderContact::new(clock.clone()));
         if let Some(listener) = peer_listener {
             let service = PeerService {
                 raft: raft.clone(),
@@ -120,7 +122,7 @@ impl Consensus {
             };
             tokio::spawn(serve(listener, service, stopped.clone()));
         }
-        let (status_tx, status) = tokio::sync::watch::channel(Status::starting());
+        let (status_tx, status) = tokio::sync::watch::channel(Status::starting(clock.now()));
         let watch = roles::Watch {
             raft: raft.clone(),
             id,
@@ -129,6 +131,7 @@ impl Consensus {
             lost_after: Duration::from_millis(timing.lost_after_ms),
             observers: members.observers.clone(),
             status: status_tx,
+            clock: clock.clone(),
         };
         tokio::spawn(roles::watch(watch, stopped.clone()));
         let dialer = members.dialer();
@@ -140,6 +143,7 @@ impl Consensus {
                 lease,
                 silence_ms: (timing.election_min_ms, timing.election_max_ms),
                 dialer: dialer.clone(),
+                clock,
             };
             tokio::spawn(election::drive(driver, stopped));
         }
