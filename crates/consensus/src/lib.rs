@@ -6,31 +6,33 @@
 //!
 //! # Modules, top to bottom
 //!
-//! Each module uses only modules below it; none uses one above it or `lib.rs`, which
-//! holds nothing but these `mod` lines and the re-exports.
+//! Each module uses only modules listed below it; none uses one above it, and none
+//! uses `lib.rs`, which holds nothing but these `mod` lines and the re-exports.
 //!
 //! - `start`: start-up. Recovers the tree and the log, builds the Raft node over them,
 //!   and spawns the peer service, the role watcher and the election driver. Uses
 //!   `handle`, `recovery`, `state_machine`, `log_store`, `peer::serve`,
-//!   `peer::raft_client`, `network`, `roles`, `election`, `contact`, `members`,
-//!   `settings`, `shared_tree`, `observer`, `measure`, `error`, `types`.
+//!   `peer::raft_client`, `network`, `forward`, `roles`, `election`, `contact`,
+//!   `clock`, `members`, `settings`, `shared_tree`, `observer`, `measure`, `fault`,
+//!   `error`, `types`.
 //! - `write`: the write path on any server (`submit`, `propose`, `sync`): appends on
 //!   the leader or forwards to it, then waits for this server's apply. Uses `handle`,
-//!   `append`, `peer::wire`, `fault`, `measure`, `error`.
+//!   `append`, `peer::wire`, `measure`, `error`.
 //! - `handle`: [`Consensus`], the running node, and what operators ask of it
 //!   (leadership, status, metrics, snapshots, shutdown). Uses `forward`,
 //!   `peer::wire`, `roles`, `state_machine`, `shared_tree`, `members`, `observer`,
 //!   `fault`, `error`.
 //! - `forward`: a follower's pipelined link to the leader for its clients' writes and
 //!   syncs. Uses `peer::wire`, `error`.
-//! - `peer` (`peer/mod.rs` holds only its doc and `mod` lines): the TCP network of an
-//!   ensemble on the quorum port.
+//! - `peer` (`peer/mod.rs` holds only its doc, `mod` lines and a re-export): the TCP
+//!   network of an ensemble on the quorum port.
 //!   - `peer::serve`: answers peers (openraft's RPCs and forwarded writes). Uses
 //!     `peer::wire`, `append`, `state_machine`, `contact`, `measure`, `observer`,
 //!     `types`.
 //!   - `peer::raft_client`: openraft's side, one client per peer. Uses `peer::wire`,
 //!     `members`, `types`.
-//!   - `peer::wire`: the frames and messages on the wire. Uses `error`, `types`.
+//!   - `peer::wire`: the frames and messages on the wire, and their limits. Uses
+//!     `error`, `types`.
 //! - `election`: the election driver of an ensemble's voters (when to stand). Uses
 //!   `state_machine`, `contact`, `clock`, `members`.
 //! - `roles`: the node's place in the ensemble (leader, follower, observer, looking)
@@ -39,24 +41,35 @@
 //!   `observer`, `measure`, `error`.
 //! - `recovery`: start-up's reading of the newest valid snapshot and the log after it.
 //!   Uses `state_machine`, `log_store`, `error`, `types`.
-//! - `inspect`: read-only views of the files on disk for the CLI. Uses `record`,
-//!   `types`.
 //! - `state_machine`: applies committed entries to the shared tree, writes and
 //!   installs snapshots; names the `Raft` node type. Uses `log_store`, `shared_tree`,
-//!   `observer`, `measure`, `types`.
-//! - `network`: a standalone node's network, which has no peers. Uses `types`.
+//!   `observer`, `measure`, `fault`, `types`.
+//! - `inspect`: read-only views of the files on disk for the CLI. Uses `record`,
+//!   `types`.
 //! - `log_store`: the Raft log on disk. Uses `record`, `fatal`, `types`.
 //! - `record`: the format of one log record (a version byte, then postcard). Uses
 //!   `types`.
-//! - `observer`: [`ApplyObserver`], what the server hears of the consensus path. Uses
-//!   `measure`.
+//! - `network`: a standalone node's network, which has no peers. Uses `types`.
 //! - `shared_tree`: [`SharedTree`], the tree behind its lock; a writer that panics
 //!   stops the process. Uses `fatal`.
-//! - Leaves, using nothing of the crate: `fatal` (stopping the process on a broken
-//!   invariant), `contact` (what is known of the leader's liveness), `members` (who
-//!   the members are, how to reach them), `settings` (timing and paths), `fault` (the
+//! - `contact`: what this server knows of its leader's liveness. Uses `clock`.
+//! - `observer`: [`ApplyObserver`], what the server hears of the consensus path. Uses
+//!   `measure`.
+//! - Leaves, using nothing of the crate: `clock` (the time the election rules are
+//!   given), `fatal` (stopping the process on a broken invariant), `members` (who the
+//!   members are, how to reach them), `settings` (timing and paths), `fault` (the
 //!   test faults, only with the `test-faults` feature), `error`, `measure` (what the
 //!   path reports for mntr) and `types` (openraft's type configuration).
+//!
+//! # A client's write
+//!
+//! `write` (`Consensus::submit`) on the server the client is connected to; on the
+//! leader `append` hands it to openraft, on a follower `forward` sends it over
+//! `peer::wire` to the leader's `peer::serve`, which calls the same `append` there.
+//! openraft writes it through `log_store` (`record` encodes it), replicates it with
+//! `peer::raft_client` to the followers' `peer::serve`, and once committed every
+//! server's `state_machine` applies it to the `shared_tree` and tells the `observer`;
+//! `write` returns the result once this server has applied it.
 
 mod append;
 mod clock;

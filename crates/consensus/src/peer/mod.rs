@@ -1,5 +1,6 @@
 //! The peer network between the servers of an ensemble, on the quorum port of each
-//! `server.N` line: one length-prefixed postcard frame per message (`wire`).
+//! `server.N` line: one length-prefixed postcard frame per message (`wire`), the
+//! first on every connection a `Hello` that names the sender.
 //!
 //! Two kinds of connection share the port. openraft's own RPCs (`raft_client`) go
 //! one request, one response at a time, with a snapshot streamed as a run of chunk
