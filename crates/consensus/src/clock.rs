@@ -16,7 +16,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until a test moves it.
+/// A clock that stands still until a test moves it. Its lock's poisoning is ignored:
+/// it holds one `Instant`, always whole.
 #[cfg(test)]
 pub(crate) struct FakeClock(std::sync::Mutex<Instant>);
 
