@@ -1,27 +1,32 @@
 //! A follower's (or observer's) link to the leader: its clients' writes and syncs go
 //! up, the leader's answers come back, and its sessions' liveness is reported.
 //!
-//! One TCP connection to the leader's peer port, pipelined: requests are written in
-//! the order they are handed over (which keeps each session's writes in its order)
-//! and answers are matched to requests by id. When the connection fails, every
-//! request on it fails with it, and the next request opens a new one, after a backoff
-//! that doubles from 50 ms to 2 s while connecting keeps failing. A client whose write
-//! is lost this way sees its connection close, as with ZooKeeper when the leader
-//! changes.
+//! One TCP connection to the leader's peer port, opened with this server's `Hello`
+//! and pipelined after it: requests are written in the order they are handed over
+//! (which keeps each session's writes in its order) and answers are matched to
+//! requests by id. When the connection fails, every request on it fails with it, and
+//! the next request opens a new one, after a backoff that doubles from 50 ms to 2 s
+//! while connecting keeps failing. A client whose write is lost this way sees its
+//! connection close, as with ZooKeeper when the leader changes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::BufReader;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::peer::{read_frame, write_queued, PeerRequest, PeerResponse};
-use crate::ConsensusError;
+use crate::error::ConsensusError;
+use crate::peer::wire::{encode, hello, read_frame, write_queued, PeerRequest, PeerResponse};
+use crate::peer::wire::{CONNECT_TIMEOUT, MAX_FRAME};
 
 /// Requests queued for the leader before a sender waits.
 const QUEUE: usize = 4096;
+/// Requests sent to the leader and not answered yet, on one link: beyond this a new
+/// one fails at once (the client sees its connection close), so a leader that stops
+/// answering does not make this map grow without bound.
+const WAITING: usize = 16 * QUEUE;
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
@@ -34,6 +39,9 @@ struct Backoff {
 
 type SharedBackoff = Arc<Mutex<Backoff>>;
 
+/// Poisoning is ignored: a backoff is two plain values, each written whole, so a
+/// panic elsewhere while it was held cannot leave it half-changed; the worst a stale
+/// one does is delay a reconnect by at most `BACKOFF_MAX`.
 fn backoff(b: &SharedBackoff) -> std::sync::MutexGuard<'_, Backoff> {
     b.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -46,18 +54,32 @@ struct Link {
     waiters: Waiters,
 }
 
-#[derive(Default)]
 pub(crate) struct Forwarder {
+    /// This server's id, which the link's `Hello` names.
+    from: u64,
     link: tokio::sync::Mutex<Option<Link>>,
     next_id: std::sync::atomic::AtomicU64,
     backoff: SharedBackoff,
 }
 
+/// Poisoning is ignored: the map is only inserted into, removed from and cleared,
+/// each whole, under the lock, and it holds nothing but the senders of answers. A
+/// waiter lost to a panic fails its request as a lost link does, which the client
+/// sees as a closed connection, never as wrong data.
 fn lock(w: &Waiters) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<PeerResponse>>> {
     w.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Forwarder {
+    pub fn new(from: u64) -> Forwarder {
+        Forwarder {
+            from,
+            link: Default::default(),
+            next_id: Default::default(),
+            backoff: Default::default(),
+        }
+    }
+
     /// Queues a request for `leader` at `addr`; the receiver gets its answer, or an
     /// error if the link fails first. Returns once the request is queued in order.
     pub async fn request(
@@ -72,7 +94,16 @@ impl Forwarder {
         let mut guard = self.link.lock().await;
         let link = self.usable_link(&mut guard, leader, addr)?;
         let (tx, rx) = oneshot::channel();
-        lock(&link.waiters).insert(id, tx);
+        {
+            let mut waiters = lock(&link.waiters);
+            if waiters.len() >= WAITING {
+                return Err(ConsensusError::Unavailable(format!(
+                    "{WAITING} requests already wait for leader {leader}"
+                )));
+            }
+            waiters.insert(id, tx);
+            assert!(waiters.len() <= WAITING, "{} waiting", waiters.len());
+        }
         if link.queue.send(make(id)).await.is_err() {
             lock(&link.waiters).remove(&id);
             *guard = None;
@@ -111,16 +142,17 @@ impl Forwarder {
                 )));
             }
         }
-        Ok(slot.get_or_insert_with(|| open(leader, addr.to_string(), self.backoff.clone())))
+        Ok(slot
+            .get_or_insert_with(|| open(self.from, leader, addr.to_string(), self.backoff.clone())))
     }
 }
 
-fn open(leader: u64, addr: String, retry: SharedBackoff) -> Link {
+fn open(from: u64, leader: u64, addr: String, retry: SharedBackoff) -> Link {
     let (queue, requests) = mpsc::channel(QUEUE);
     let waiters: Waiters = Arc::default();
     let task_waiters = waiters.clone();
     tokio::spawn(async move {
-        if let Err(e) = run(&addr, requests, &task_waiters, &retry).await {
+        if let Err(e) = run(from, &addr, requests, &task_waiters, &retry).await {
             tracing::info!("link to leader {leader} at {addr} closed: {e}");
         }
         // Dropping the senders fails every request still waiting on this link.
@@ -134,18 +166,16 @@ fn open(leader: u64, addr: String, retry: SharedBackoff) -> Link {
 }
 
 async fn run(
+    from: u64,
     addr: &str,
     requests: mpsc::Receiver<PeerRequest>,
     waiters: &Waiters,
     retry: &SharedBackoff,
 ) -> std::io::Result<()> {
-    let connected = tokio::time::timeout(
-        crate::peer::raft_client::CONNECT_TIMEOUT,
-        TcpStream::connect(addr),
-    )
-    .await
-    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
-    .and_then(|r| r);
+    let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
+        .and_then(|r| r);
     let stream = match connected {
         Ok(s) => {
             *backoff(retry) = Backoff::default();
@@ -159,12 +189,13 @@ async fn run(
         }
     };
     let _ = stream.set_nodelay(true);
-    let (rd, wr) = stream.into_split();
+    let (rd, mut wr) = stream.into_split();
+    wr.write_all(&encode(&hello(from))?).await?;
     let writer = write_queued(wr, requests);
     let reader = async move {
         let mut rd = BufReader::new(rd);
         loop {
-            let answer: PeerResponse = read_frame(&mut rd).await?;
+            let answer: PeerResponse = read_frame(&mut rd, MAX_FRAME).await?;
             let id = match &answer {
                 PeerResponse::Forwarded { id, .. } | PeerResponse::ReadIndex { id, .. } => *id,
                 _ => return Err(std::io::Error::other("unexpected answer from the leader")),

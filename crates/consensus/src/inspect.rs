@@ -8,7 +8,7 @@ use corral_tree::DataTree;
 use openraft::EntryPayload;
 use serde::Serialize;
 
-use crate::log_store::decode_entry;
+use crate::record::decode_entry;
 use crate::types::SnapshotMeta;
 
 #[derive(Debug, Serialize)]

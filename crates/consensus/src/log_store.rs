@@ -17,6 +17,7 @@ use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::{LogState, RaftLogReader};
 use serde::{Deserialize, Serialize};
 
+use crate::record::{decode_entry, encode_entry};
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
 /// What must survive a restart besides the entries.
@@ -37,6 +38,16 @@ struct Inner {
 impl Inner {
     fn first_readable(&self) -> u64 {
         self.state.last_purged.map_or(0, |l| l.index + 1)
+    }
+
+    /// The index the next appended entry must have: one past the last entry, or
+    /// past the purge point when no entry follows it. None for a log that has never
+    /// held anything (openraft starts it at 0; openraft's conformance suite starts
+    /// it elsewhere).
+    fn next_index(&self) -> Option<u64> {
+        let last = self.entries.keys().next_back().copied();
+        let purged = self.state.last_purged.map(|l| l.index);
+        last.max(purged).map(|i| i + 1)
     }
 
     fn save_state(&self) -> Result<(), io::Error> {
@@ -62,13 +73,13 @@ pub struct Opened {
 }
 
 /// Last, smallest and largest entry written, for `srvr`'s proposal sizes.
-pub(crate) struct EntrySizes {
+struct EntrySizes {
     last: std::sync::atomic::AtomicU64,
     min: std::sync::atomic::AtomicU64,
     max: std::sync::atomic::AtomicU64,
 }
 
-pub(crate) static ENTRY_SIZES: EntrySizes = EntrySizes {
+static ENTRY_SIZES: EntrySizes = EntrySizes {
     last: std::sync::atomic::AtomicU64::new(0),
     min: std::sync::atomic::AtomicU64::new(u64::MAX),
     max: std::sync::atomic::AtomicU64::new(0),
@@ -82,7 +93,7 @@ impl EntrySizes {
         self.max.fetch_max(bytes, Relaxed);
     }
 
-    pub(crate) fn get(&self) -> (u64, u64, u64) {
+    fn get(&self) -> (u64, u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let min = self.min.load(Relaxed);
         let min = if min == u64::MAX { 0 } else { min };
@@ -90,17 +101,10 @@ impl EntrySizes {
     }
 }
 
-pub fn encode_entry(e: &Entry) -> Result<Vec<u8>, io::Error> {
-    // Room for a typical create up front: growing from empty reallocated the buffer
-    // several times per entry (callgrind, docs/benchmarks.md).
-    postcard::to_extend(e, Vec::with_capacity(ENCODE_CAPACITY))
-        .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
-}
-
-const ENCODE_CAPACITY: usize = 512;
-
-pub fn decode_entry(bytes: &[u8]) -> Result<Entry, io::Error> {
-    postcard::from_bytes(bytes).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
+/// Sizes in bytes of the log entries this server wrote: the last, the smallest and the
+/// largest. On the leader these are ZooKeeper's "proposal sizes".
+pub fn proposal_sizes() -> (u64, u64, u64) {
+    ENTRY_SIZES.get()
 }
 
 fn to_io(e: StorageError) -> io::Error {
@@ -136,7 +140,7 @@ impl DiskLogStore {
             let entry = decode_entry(bytes).map_err(|e| StorageError::Corrupt {
                 file: dir.to_path_buf(),
                 offset: 0,
-                reason: format!("entry {index} does not decode: {e}"),
+                reason: format!("entry {index}: {e}"),
             })?;
             entries.insert(*index, entry);
         }
@@ -165,18 +169,35 @@ impl DiskLogStore {
         })
     }
 
+    /// The log's state. A poisoned lock means a panic while the log was being
+    /// changed: the entries in memory, the segment files and the vote may no longer
+    /// agree, and a log that may have a hole or a stray entry must not be served.
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock().unwrap_or_else(|_| {
+            crate::fatal::stop(format_args!(
+                "the Raft log's lock is poisoned: a panic while the log was being changed may have left it inconsistent"
+            ))
+        })
     }
 
-    /// Visits the entries in `from..=to` in order, for recovery's replay.
-    pub fn for_each(&self, from: u64, to: u64, mut f: impl FnMut(&Entry)) {
+    /// Visits the entries in `from..=to` in order, for recovery's replay, and returns
+    /// the index after the last one visited. They must be contiguous from `from` on:
+    /// a hole is an error, and nothing after it is visited.
+    pub fn for_each(&self, from: u64, to: u64, mut f: impl FnMut(&Entry)) -> Result<u64, String> {
+        let mut next = from;
         if from > to {
-            return;
+            return Ok(next);
         }
-        for e in self.lock().entries.range(from..=to).map(|(_, e)| e) {
+        for (index, e) in self.lock().entries.range(from..=to) {
+            if *index != next || e.log_id.index != next {
+                return Err(format!(
+                    "the log has a hole: entry {next} is missing, the next one on disk is {index}"
+                ));
+            }
             f(e);
+            next += 1;
         }
+        Ok(next)
     }
 
     /// Moves the purge point back to `to` (recovery fell back to an older snapshot);
@@ -301,8 +322,20 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
         let mut inner = self.lock();
         let mut encoded = Vec::new();
         let mut kept = Vec::new();
+        let mut expected = inner.next_index();
         for e in entries {
-            let bytes = encode_entry(&e)?;
+            let index = e.log_id.index;
+            // openraft truncates before it appends anything out of line: an entry
+            // that does not follow the last one is a broken invariant, and a log
+            // with a hole or a repeat must not be written.
+            if expected.is_some_and(|want| index != want) {
+                crate::fatal::stop(format_args!(
+                    "log entries must be contiguous: entry {index} appended where {expected:?} was due"
+                ));
+            }
+            expected = Some(index + 1);
+            let bytes =
+                encode_entry(&e).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             ENTRY_SIZES.record(bytes.len() as u64);
             encoded.push((e.log_id.index, bytes));
             kept.push(e);

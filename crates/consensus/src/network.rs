@@ -1,4 +1,4 @@
-//! The peer network. A standalone server has no peers: every RPC is unreachable.
+//! The network of a standalone server, which has no peers: every RPC is unreachable.
 
 use std::future::Future;
 

@@ -16,30 +16,13 @@ use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::EntryPayload;
 
 use crate::log_store::DiskLogStore;
+use crate::measure::{since_stamped, Measure};
+use crate::observer::ApplyObserver;
+use crate::shared_tree::SharedTree;
 use crate::types::{Entry, LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::SharedTree;
 
-/// Told of every applied transaction, under the tree's write lock. The server's
-/// watch manager and session table hang off this.
-pub trait ApplyObserver: Send + Sync + 'static {
-    fn applied(&self, tree: &DataTree, txn: &Txn, result: &TxnResult, events: &[Event]);
-
-    /// The tree was replaced wholesale by a snapshot.
-    fn reset(&self, _tree: &DataTree) {}
-
-    /// A snapshot was written: its index, bytes on disk and how long it took.
-    fn snapshot_taken(&self, _index: u64, _bytes: u64, _took: std::time::Duration) {}
-
-    /// The log's fsync took this long.
-    fn fsync_took(&self, _took: std::time::Duration) {}
-
-    /// On the leader: another server heard from these sessions' clients.
-    fn sessions_alive(&self, _sessions: &[i64]) {}
-
-    /// A step of the consensus path was measured (proposals, acks, commits; see
-    /// `Measure`). Called once per transaction and step, so it must be cheap.
-    fn measured(&self, _m: crate::Measure) {}
-}
+/// The Raft node over this state machine, as every part of the crate drives it.
+pub type Raft = openraft::Raft<TypeConfig, TreeStateMachine>;
 
 /// Where snapshots go and how many to keep.
 #[derive(Clone)]
@@ -105,6 +88,8 @@ pub struct TreeStateMachine {
     last_applied: Option<LogId>,
     membership: StoredMembership,
     store: SnapshotStore,
+    #[cfg(feature = "test-faults")]
+    faults: crate::fault::FaultSwitch,
 }
 
 impl TreeStateMachine {
@@ -123,7 +108,16 @@ impl TreeStateMachine {
             last_applied: applied.0,
             membership: applied.1,
             store,
+            #[cfg(feature = "test-faults")]
+            faults: Default::default(),
         }
+    }
+
+    /// Runs with the test faults of `faults` (see `crate::fault`).
+    #[cfg(feature = "test-faults")]
+    pub(crate) fn with_faults(mut self, faults: crate::fault::FaultSwitch) -> Self {
+        self.faults = faults;
+        self
     }
 }
 
@@ -181,6 +175,8 @@ impl RaftSnapshotBuilder<TypeConfig> for TreeSnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         let index = self.meta.last_log_id.map_or(0, |l| l.index);
         let started = std::time::Instant::now();
+        // Poisoning is ignored: nothing but this `take` ever runs under the lock, so
+        // no panic can have left the slot half-changed.
         let Some(mut writer) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Err(io::Error::other("snapshot already built"));
         };
@@ -227,9 +223,11 @@ impl RaftStateMachine<TypeConfig> for TreeStateMachine {
                 let mut tree = self.tree.write();
                 let (result, events) = apply_entry(&mut tree, &entry, &mut self.membership);
                 if let EntryPayload::Normal(txn) = &entry.payload {
+                    #[cfg(feature = "test-faults")]
+                    self.faults.applied(txn);
                     self.observer.applied(&tree, txn, &result, &events);
-                    self.observer.measured(crate::Measure::Applied {
-                        since_stamped: crate::measure::since_stamped(txn),
+                    self.observer.measured(Measure::Applied {
+                        since_stamped: since_stamped(txn),
                     });
                 }
                 self.last_applied = Some(entry.log_id);

@@ -1,5 +1,6 @@
 //! openraft's type configuration: log entries carry a tree transaction and answer with
-//! its result.
+//! its result. The Raft node itself is `state_machine::Raft`, which names the state
+//! machine; this module names nothing of the crate, so everything can use it.
 
 use corral_tree::{Txn, TxnResult};
 
@@ -11,7 +12,6 @@ openraft::declare_raft_types!(
         R = TxnResult,
 );
 
-pub type Raft = openraft::Raft<TypeConfig, crate::state_machine::TreeStateMachine>;
 pub type LogId = openraft::alias::LogIdOf<TypeConfig>;
 pub type Entry = openraft::alias::EntryOf<TypeConfig>;
 pub type Vote = openraft::alias::VoteOf<TypeConfig>;

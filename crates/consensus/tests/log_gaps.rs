@@ -45,3 +45,45 @@ async fn campaign_seed_11_a_purge_past_the_end_of_the_log_survives_a_restart() {
     assert_eq!(entries.len(), 5);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Set, to a directory, in the child process the next test runs itself in.
+const CHILD: &str = "CORRAL_LOG_GAPS_CHILD";
+
+/// openraft never appends an entry that does not follow the last one; if it did, the
+/// log would get a hole or a repeat. The store stops the process instead of writing.
+#[tokio::test]
+async fn an_entry_appended_out_of_line_stops_the_process() {
+    if let Some(dir) = std::env::var_os(CHILD) {
+        let mut log = open(std::path::Path::new(&dir));
+        let first: Vec<_> = (0..=3).map(|i| blank_ent::<C>(1, 1, i)).collect();
+        log.blocking_append(first).await.expect("append 0..=3");
+        let skipping = vec![blank_ent::<C>(1, 1, 5)];
+        let _ = log.blocking_append(skipping).await;
+        println!("APPENDED OUT OF LINE");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("corral-log-line-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = std::process::Command::new(exe)
+        .args([
+            "an_entry_appended_out_of_line_stops_the_process",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(CHILD, &dir)
+        .output()
+        .expect("run the test binary again");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains("APPENDED OUT OF LINE"),
+        "entry 5 was appended after 3:\n{stdout}"
+    );
+    assert!(!out.status.success(), "the process ended well: {stderr}");
+    assert!(
+        stderr.contains("log entries must be contiguous"),
+        "the process did not say why it stopped:\n{stderr}"
+    );
+}

@@ -222,7 +222,7 @@ mod tests {
             role,
             serving,
             since,
-            ..Status::starting()
+            ..Status::starting(since)
         }
     }
 

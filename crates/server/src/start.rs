@@ -137,9 +137,10 @@ async fn start_consensus(config: &mut Config, hub: Arc<Hub>) -> Result<Consensus
     let timing = timing(config);
     if config.is_ensemble() {
         let members = members(config).map_err(ServerError::Ensemble)?;
-        let c = Consensus::start_cluster(config.my_id, members, &paths, hub.clone(), timing)
-            .await?
-            .with_fault(config.test_fault);
+        let c =
+            Consensus::start_cluster(config.my_id, members, &paths, hub.clone(), timing).await?;
+        #[cfg(feature = "test-faults")]
+        let c = c.with_fault(config.test_fault.clone());
         let data = ensemble_config(config);
         // ZooKeeper counts its write of the config node in write_per_namespace.
         hub.telemetry()
@@ -148,9 +149,9 @@ async fn start_consensus(config: &mut Config, hub: Arc<Hub>) -> Result<Consensus
         c.tree().set_config(data);
         Ok(c)
     } else {
-        let c = Consensus::start_standalone(config.my_id, &paths, hub, timing)
-            .await?
-            .with_fault(config.test_fault);
+        let c = Consensus::start_standalone(config.my_id, &paths, hub, timing).await?;
+        #[cfg(feature = "test-faults")]
+        let c = c.with_fault(config.test_fault.clone());
         c.wait_leader(Duration::from_secs(30)).await?;
         c.wait_caught_up(Duration::from_secs(600)).await?;
         Ok(c)

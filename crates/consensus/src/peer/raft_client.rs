@@ -1,6 +1,8 @@
 //! openraft's side of the peer port: one client per peer, one request and one response
 //! at a time. A client drops its connection on any error and the next RPC reconnects;
-//! openraft's own backoff paces the retries. A snapshot goes out as a run of chunks.
+//! openraft's own backoff paces the retries. A new connection starts with this
+//! server's `Hello`. A snapshot goes out as a run of chunks, and a batch of entries
+//! too large for one frame goes out a prefix at a time.
 
 use std::future::Future;
 use std::time::Duration;
@@ -10,25 +12,28 @@ use openraft::impls::BasicNode;
 use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse};
 use openraft::raft::{VoteRequest, VoteResponse};
-use tokio::io::BufWriter;
+use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 
-use super::{read_frame, write_frame, Dialer, PeerRequest, PeerResponse, SNAPSHOT_CHUNK};
-use crate::types::{Snapshot, TypeConfig, Vote};
+use super::wire::{encode_append, hello, read_frame, write_frame, PeerRequest, PeerResponse};
+use super::wire::{APPEND_BATCH, CONNECT_TIMEOUT, MAX_FRAME, SNAPSHOT_CHUNK};
+use crate::members::Dialer;
+use crate::types::{LogId, Snapshot, TypeConfig, Vote};
 
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Makes a client per peer from the address in its membership entry, or the one the
 /// dialer has for it.
 #[derive(Debug, Clone, Default)]
 pub struct TcpPeers {
+    /// This server's id, which its `Hello` names.
+    id: u64,
     dialer: Dialer,
 }
 
 impl TcpPeers {
-    pub fn new(dialer: Dialer) -> TcpPeers {
-        TcpPeers { dialer }
+    pub fn new(id: u64, dialer: Dialer) -> TcpPeers {
+        TcpPeers { id, dialer }
     }
 }
 
@@ -37,6 +42,7 @@ impl RaftNetworkFactory<TypeConfig> for TcpPeers {
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> Self::Network {
         TcpPeer {
+            from: self.id,
             target,
             addr: self.dialer.address(target, &node.addr).to_string(),
             conn: None,
@@ -45,9 +51,17 @@ impl RaftNetworkFactory<TypeConfig> for TcpPeers {
 }
 
 pub struct TcpPeer {
+    from: u64,
     target: u64,
     addr: String,
     conn: Option<TcpStream>,
+}
+
+/// What one call sends: messages to encode one by one as they are written, or a
+/// frame encoded already.
+enum Outgoing<'a> {
+    Requests(&'a [PeerRequest]),
+    Encoded(&'a [u8]),
 }
 
 fn unreachable<E: From<Unreachable<TypeConfig>>>(why: impl std::fmt::Display) -> E {
@@ -60,17 +74,19 @@ impl TcpPeer {
         request: &PeerRequest,
         ttl: Duration,
     ) -> std::io::Result<PeerResponse> {
-        self.call_frames(std::slice::from_ref(request), ttl).await
+        self.exchange(Outgoing::Requests(std::slice::from_ref(request)), ttl)
+            .await
     }
 
     /// Sends the frames of one request and reads its one response.
-    async fn call_frames(
+    async fn exchange(
         &mut self,
-        frames: &[PeerRequest],
+        outgoing: Outgoing<'_>,
         ttl: Duration,
     ) -> std::io::Result<PeerResponse> {
         let attempt = async {
-            if self.conn.is_none() {
+            let fresh = self.conn.is_none();
+            if fresh {
                 let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
                     .await
                     .map_err(|_| {
@@ -83,11 +99,19 @@ impl TcpPeer {
                 return Err(std::io::Error::other("no connection"));
             };
             let mut wr = BufWriter::new(&mut *stream);
-            for frame in frames {
-                write_frame(&mut wr, frame).await?;
+            if fresh {
+                write_frame(&mut wr, &hello(self.from)).await?;
             }
-            tokio::io::AsyncWriteExt::flush(&mut wr).await?;
-            read_frame(stream).await
+            match outgoing {
+                Outgoing::Requests(frames) => {
+                    for frame in frames {
+                        write_frame(&mut wr, frame).await?;
+                    }
+                }
+                Outgoing::Encoded(frame) => wr.write_all(frame).await?,
+            }
+            wr.flush().await?;
+            read_frame(stream, MAX_FRAME).await
         };
         let result = match tokio::time::timeout(ttl, attempt).await {
             Ok(r) => r,
@@ -104,18 +128,54 @@ impl TcpPeer {
     }
 }
 
+/// The frame for `rpc`, or for a prefix of its entries when all of them would make a
+/// frame over `APPEND_BATCH`, and then the prefix's last log id. Halving costs an
+/// encode per halving, only for batches that large.
+fn fit_append(
+    rpc: &mut AppendEntriesRequest<TypeConfig>,
+) -> std::io::Result<(Vec<u8>, Option<LogId>)> {
+    let mut cut = None;
+    loop {
+        let frame = encode_append(rpc)?;
+        if frame.len() <= APPEND_BATCH || rpc.entries.len() <= 1 {
+            if frame.len() > MAX_FRAME as usize {
+                return Err(std::io::Error::other(format!(
+                    "entry {:?} alone makes a peer frame of {} bytes, over the limit of {MAX_FRAME}",
+                    rpc.entries.first().map(|e| e.log_id.index),
+                    frame.len()
+                )));
+            }
+            return Ok((frame, cut));
+        }
+        rpc.entries.truncate(rpc.entries.len() / 2);
+        cut = rpc.entries.last().map(|e| e.log_id);
+    }
+}
+
 impl RaftNetworkV2<TypeConfig> for TcpPeer {
     type SnapshotData = bytes::Bytes;
 
     async fn append_entries(
         &mut self,
-        rpc: AppendEntriesRequest<TypeConfig>,
+        mut rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
+        let (frame, cut) = match fit_append(&mut rpc) {
+            Ok(fitted) => fitted,
+            Err(e) => {
+                tracing::error!("cannot replicate to sid {}: {e}", self.target);
+                return Err(unreachable(e));
+            }
+        };
+        drop(rpc);
         match self
-            .call(&PeerRequest::Append(rpc), option.hard_ttl())
+            .exchange(Outgoing::Encoded(&frame), option.hard_ttl())
             .await
         {
+            // Only a prefix went: openraft sends the rest next.
+            Ok(PeerResponse::Append(AppendEntriesResponse::Success)) if cut.is_some() => {
+                Ok(AppendEntriesResponse::PartialSuccess(cut))
+            }
             Ok(PeerResponse::Append(r)) => Ok(r),
             Ok(PeerResponse::Refused(why)) => Err(unreachable(why)),
             Ok(_) => Err(unreachable("mismatched peer response")),
@@ -162,11 +222,66 @@ impl RaftNetworkV2<TypeConfig> for TcpPeer {
             frames.push(PeerRequest::SnapshotChunk(data.slice(offset..end)));
             offset = end;
         }
-        match self.call_frames(&frames, SNAPSHOT_TIMEOUT).await {
+        match self
+            .exchange(Outgoing::Requests(&frames), SNAPSHOT_TIMEOUT)
+            .await
+        {
             Ok(PeerResponse::Snapshot(r)) => Ok(r),
             Ok(PeerResponse::Refused(why)) => Err(unreachable(why)),
             Ok(_) => Err(unreachable("mismatched peer response")),
             Err(e) => Err(unreachable(format!("{}: {e}", self.addr))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use corral_tree::{Txn, TxnOp};
+    use openraft::entry::RaftEntry;
+    use openraft::testing::log_id;
+
+    use super::*;
+    use crate::types::Entry;
+
+    fn set_data(index: u64, bytes: usize) -> Entry {
+        let txn = Txn {
+            session_id: 1,
+            time: 0,
+            identity: Vec::new(),
+            op: TxnOp::SetData {
+                path: "/big".into(),
+                data: Some(vec![1; bytes].into()),
+                version: -1,
+            },
+        };
+        Entry::new_normal(log_id::<TypeConfig>(1, 1, index), Arc::new(txn))
+    }
+
+    fn request(entries: Vec<Entry>) -> AppendEntriesRequest<TypeConfig> {
+        AppendEntriesRequest {
+            vote: Vote::new_committed(1, 1),
+            prev_log_id: Some(log_id::<TypeConfig>(1, 1, 9)),
+            entries,
+            leader_commit: None,
+        }
+    }
+
+    #[test]
+    fn a_batch_over_the_frame_budget_goes_a_prefix_at_a_time() {
+        let mut small = request((10..20).map(|i| set_data(i, 1000)).collect());
+        let (frame, cut) = fit_append(&mut small).expect("fits");
+        assert_eq!((small.entries.len(), cut), (10, None));
+        assert!(frame.len() < APPEND_BATCH);
+        // Twenty entries of 1 MiB: cut to a prefix under the budget.
+        let mut large = request((10..30).map(|i| set_data(i, 1 << 20)).collect());
+        let (frame, cut) = fit_append(&mut large).expect("fits");
+        assert!(frame.len() <= APPEND_BATCH, "{} bytes", frame.len());
+        assert_eq!(large.entries.len(), 5);
+        assert_eq!(cut, Some(log_id::<TypeConfig>(1, 1, 14)));
+        // One entry alone over the frame limit cannot go at all.
+        let mut huge = request(vec![set_data(10, MAX_FRAME as usize)]);
+        assert!(fit_append(&mut huge).is_err());
     }
 }

@@ -245,13 +245,27 @@ impl Config {
                 }
             }
             "corral.logSegmentBytes" => self.log_segment_bytes = parse(key, value, "size")?,
+            #[cfg(feature = "test-faults")]
             "corral.testFault" => {
                 self.test_fault = match value {
                     "none" => None,
-                    "stale-sync" => Some(corral_consensus::Fault::StaleSync),
-                    _ => return Err(invalid(key, value, "test fault (none or stale-sync)")),
+                    _ => Some(corral_consensus::Fault::parse(value).ok_or_else(|| {
+                        invalid(
+                            key,
+                            value,
+                            "test fault (none, stale-sync or panic-applying:PATH)",
+                        )
+                    })?),
                 }
             }
+            // A build without the test faults refuses the key rather than run without
+            // the fault a campaign asked for.
+            #[cfg(not(feature = "test-faults"))]
+            "corral.testFault" => return Err(invalid(
+                key,
+                value,
+                "setting in this build: it has no test faults (they need the test-faults feature)",
+            )),
             k if k.starts_with("corral.peerConnectAddress.") => {
                 let id = parse(key, &k["corral.peerConnectAddress.".len()..], "server id")?;
                 if value.rsplit_once(':').is_none() {
@@ -432,18 +446,32 @@ mod tests {
             std::fs::write(&cfg, text).ok();
             Config::load(&cfg).map_err(|e| e.to_string())
         };
-        let c = load("dataDir=/tmp/x\ncorral.peerConnectAddress.2=127.0.0.1:4000\ncorral.testFault=stale-sync\n");
+        let c = load("dataDir=/tmp/x\ncorral.peerConnectAddress.2=127.0.0.1:4000\n");
         assert_eq!(
             c.as_ref().map(|c| c.peer_connect.get(&2).cloned()),
             Ok(Some("127.0.0.1:4000".to_string()))
         );
-        assert_eq!(
-            c.map(|c| c.test_fault),
-            Ok(Some(corral_consensus::Fault::StaleSync))
-        );
-        assert_eq!(load("dataDir=/tmp/x\n").map(|c| c.test_fault), Ok(None));
-        assert!(load("corral.testFault=everything\n").is_err());
         assert!(load("corral.peerConnectAddress.2=nowhere\n").is_err());
+        #[cfg(feature = "test-faults")]
+        {
+            let c = load("dataDir=/tmp/x\ncorral.testFault=stale-sync\n");
+            assert_eq!(
+                c.map(|c| c.test_fault),
+                Ok(Some(corral_consensus::Fault::StaleSync))
+            );
+            assert_eq!(load("dataDir=/tmp/x\n").map(|c| c.test_fault), Ok(None));
+            assert!(load("corral.testFault=everything\n").is_err());
+        }
+        #[cfg(not(feature = "test-faults"))]
+        {
+            let refused = load("dataDir=/tmp/x\ncorral.testFault=stale-sync\n");
+            assert!(
+                refused
+                    .as_ref()
+                    .is_err_and(|e| e.contains("corral.testFault")),
+                "{refused:?}"
+            );
+        }
         std::fs::remove_dir_all(&dir).ok();
     }
 

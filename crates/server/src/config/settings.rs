@@ -69,7 +69,8 @@ pub struct Config {
     /// puts its proxies there).
     pub peer_connect: std::collections::BTreeMap<u64, String>,
     /// `corral.testFault`: a deliberate bug, for the fault campaign to catch. Off
-    /// unless set; never set it in production.
+    /// unless set; only a build with the `test-faults` feature has it.
+    #[cfg(feature = "test-faults")]
     pub test_fault: Option<corral_consensus::Fault>,
     /// What loading corrected or ignored (as ZooKeeper does, with a warning): logging
     /// is not set up while the file is read, so the server logs these once it is.
@@ -110,6 +111,7 @@ impl Default for Config {
             log_segment_bytes: 64 << 20,
             source: None,
             peer_connect: Default::default(),
+            #[cfg(feature = "test-faults")]
             test_fault: None,
             warnings: Vec::new(),
         }
