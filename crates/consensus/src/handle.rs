@@ -10,6 +10,7 @@ use crate::error::ConsensusError;
 #[cfg(feature = "test-faults")]
 use crate::fault::{Fault, FaultSwitch};
 use crate::forward::Forwarder;
+use crate::log_store::EntrySizes;
 use crate::members::Dialer;
 use crate::observer::ApplyObserver;
 use crate::peer::wire::PeerRequest;
@@ -34,6 +35,7 @@ pub struct Consensus {
     #[cfg(feature = "test-faults")]
     pub(crate) fault: FaultSwitch,
     pub(crate) observer: Arc<dyn ApplyObserver>,
+    pub(crate) entry_sizes: Arc<EntrySizes>,
 }
 
 impl Consensus {
@@ -49,6 +51,12 @@ impl Consensus {
 
     pub fn tree(&self) -> &SharedTree {
         &self.tree
+    }
+
+    /// Sizes in bytes of the log entries this server wrote: the last, the smallest and
+    /// the largest. On the leader these are ZooKeeper's "proposal sizes".
+    pub fn proposal_sizes(&self) -> (u64, u64, u64) {
+        self.entry_sizes.get()
     }
 
     pub fn id(&self) -> u64 {

@@ -102,7 +102,6 @@ pub use error::ConsensusError;
 #[cfg(feature = "test-faults")]
 pub use fault::Fault;
 pub use handle::{Consensus, RaftStatus};
-pub use log_store::proposal_sizes;
 pub use measure::Measure;
 pub use members::{Dialer, Members};
 pub use observer::ApplyObserver;

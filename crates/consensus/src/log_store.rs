@@ -60,6 +60,8 @@ impl Inner {
 #[derive(Clone)]
 pub struct DiskLogStore {
     inner: Arc<Mutex<Inner>>,
+    /// Kept beside the lock, not in it: `srvr` reads them without waiting for an append.
+    sizes: Arc<EntrySizes>,
 }
 
 /// What the log held when it was opened, for recovery.
@@ -73,17 +75,21 @@ pub struct Opened {
 }
 
 /// Last, smallest and largest entry written, for `srvr`'s proposal sizes.
-struct EntrySizes {
+pub(crate) struct EntrySizes {
     last: std::sync::atomic::AtomicU64,
     min: std::sync::atomic::AtomicU64,
     max: std::sync::atomic::AtomicU64,
 }
 
-static ENTRY_SIZES: EntrySizes = EntrySizes {
-    last: std::sync::atomic::AtomicU64::new(0),
-    min: std::sync::atomic::AtomicU64::new(u64::MAX),
-    max: std::sync::atomic::AtomicU64::new(0),
-};
+impl Default for EntrySizes {
+    fn default() -> Self {
+        EntrySizes {
+            last: std::sync::atomic::AtomicU64::new(0),
+            min: std::sync::atomic::AtomicU64::new(u64::MAX),
+            max: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
 
 impl EntrySizes {
     fn record(&self, bytes: u64) {
@@ -93,7 +99,7 @@ impl EntrySizes {
         self.max.fetch_max(bytes, Relaxed);
     }
 
-    fn get(&self) -> (u64, u64, u64) {
+    pub(crate) fn get(&self) -> (u64, u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let min = self.min.load(Relaxed);
         let min = if min == u64::MAX { 0 } else { min };
@@ -101,17 +107,16 @@ impl EntrySizes {
     }
 }
 
-/// Sizes in bytes of the log entries this server wrote: the last, the smallest and the
-/// largest. On the leader these are ZooKeeper's "proposal sizes".
-pub fn proposal_sizes() -> (u64, u64, u64) {
-    ENTRY_SIZES.get()
-}
-
 fn to_io(e: StorageError) -> io::Error {
     io::Error::other(e.to_string())
 }
 
 impl DiskLogStore {
+    /// The sizes of the entries this store wrote, shared with the handle for `srvr`.
+    pub(crate) fn entry_sizes(&self) -> Arc<EntrySizes> {
+        self.sizes.clone()
+    }
+
     /// Opens the log in `dir`, keeping in memory the entries from `keep_from` on
     /// (those after the snapshot recovery starts from). `covered_upto` is the newest
     /// valid snapshot's index: damage in segments wholly below it is skipped.
@@ -152,6 +157,7 @@ impl DiskLogStore {
         let first_index = entries.keys().next().copied();
         let last_purged = state.last_purged;
         let store = DiskLogStore {
+            sizes: Arc::default(),
             inner: Arc::new(Mutex::new(Inner {
                 wal,
                 entries,
@@ -336,7 +342,7 @@ impl RaftLogStorage<TypeConfig> for DiskLogStore {
             expected = Some(index + 1);
             let bytes =
                 encode_entry(&e).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            ENTRY_SIZES.record(bytes.len() as u64);
+            self.sizes.record(bytes.len() as u64);
             encoded.push((e.log_id.index, bytes));
             kept.push(e);
         }

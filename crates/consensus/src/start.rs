@@ -100,6 +100,7 @@ impl Consensus {
         } = how;
         let (config, lease) = raft_config(kind, &timing)?;
         let restored = restore(paths, &observer)?;
+        let entry_sizes = restored.log.entry_sizes();
         let raft = Raft::new(
             id,
             Arc::new(config),
@@ -162,6 +163,7 @@ impl Consensus {
             #[cfg(feature = "test-faults")]
             fault: restored.fault,
             observer,
+            entry_sizes,
         })
     }
 }

@@ -90,8 +90,7 @@ impl ServerReport {
             let read_only = conns.values().filter(|c| c.read_only).count();
             (conns.len() as u64, read_only as u64)
         };
-        // A count the consensus crate keeps for the whole process.
-        let (last, min, max) = corral_consensus::proposal_sizes();
+        let (last, min, max) = state.consensus.proposal_sizes();
         let (data_dir_bytes, log_dir_bytes) = dir_sizes(state);
         ServerReport {
             version: version_line(),

@@ -5,9 +5,8 @@
 //! `ServerMetrics` (`server_metrics`: mntr's counters and summaries) and the
 //! Prometheus registry with its cached request handles (`prometheus`).
 //!
-//! Nothing here is process-wide: two servers in one process count apart. (One count
-//! still is: the consensus crate's proposal sizes, read through
-//! `corral_consensus::proposal_sizes`.) Recording is atomics on the request path, no
+//! Nothing here is process-wide: two servers in one process count apart (the proposal
+//! sizes are the consensus handle's, `Consensus::proposal_sizes`). Recording is atomics on the request path, no
 //! lock and no allocation. What the operators' surfaces print is gathered from here
 //! and the rest of the server by `report`.
 //!
