@@ -15,11 +15,10 @@ mod support;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::ensemble::Ensemble;
+use support::ensemble::{connect, persistent, Ensemble};
 use support::{within, ServerProcess};
-use zookeeper_client::{Acls, Client, CreateMode};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -33,29 +32,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-fn persistent() -> zookeeper_client::CreateOptions<'static> {
-    CreateMode::Persistent.with_acls(Acls::anyone_all())
-}
-
-async fn connect(hosts: &str) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let attempt = Client::connector()
-            .with_session_timeout(Duration::from_secs(6))
-            .connect(hosts);
-        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
-            Ok(Ok(c)) => return c,
-            other => {
-                assert!(
-                    Instant::now() < deadline,
-                    "cannot connect to {hosts}: {other:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
 }
 
 /// The pid of the `corral server` process started with the zoo.cfg in `dir`.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use support::ensemble::{mode, Ensemble};
+use support::ensemble::{connect, mode, persistent, Ensemble};
 use support::{four, within};
 use zookeeper_client::{Acls, Client, CreateMode, Error, EventType, SessionState};
 
@@ -23,31 +23,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn persistent() -> zookeeper_client::CreateOptions<'static> {
-    CreateMode::Persistent.with_acls(Acls::anyone_all())
-}
-
 fn ephemeral() -> zookeeper_client::CreateOptions<'static> {
     CreateMode::Ephemeral.with_acls(Acls::anyone_all())
-}
-
-async fn connect(hosts: &str) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let attempt = Client::connector()
-            .with_session_timeout(Duration::from_secs(6))
-            .connect(hosts);
-        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
-            Ok(Ok(c)) => return c,
-            other => {
-                assert!(
-                    Instant::now() < deadline,
-                    "cannot connect to {hosts}: {other:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
 }
 
 /// Creates `path`, retrying through connection losses and elections as a client

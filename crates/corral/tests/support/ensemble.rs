@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use zookeeper_client::{Acls, Client, CreateMode};
+
 use super::{four, free_port, ServerProcess};
 
 pub struct Member {
@@ -162,5 +164,30 @@ impl Ensemble {
 
     pub fn log(&self, i: usize) -> String {
         self.members[i].server.log()
+    }
+}
+
+/// A persistent node open to anyone.
+pub fn persistent() -> zookeeper_client::CreateOptions<'static> {
+    CreateMode::Persistent.with_acls(Acls::anyone_all())
+}
+
+/// A session on any of `hosts`, retried for up to 30 s while an ensemble elects.
+pub async fn connect(hosts: &str) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let attempt = Client::connector()
+            .with_session_timeout(Duration::from_secs(6))
+            .connect(hosts);
+        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+            Ok(Ok(c)) => return c,
+            other => {
+                assert!(
+                    Instant::now() < deadline,
+                    "cannot connect to {hosts}: {other:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     }
 }
