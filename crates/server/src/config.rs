@@ -3,13 +3,15 @@
 //! `settings` is the value the server runs with; `keys` reads each key of the file into
 //! it; `validate` holds the rules the whole must keep, so that a mistake stops the
 //! server at start with a message naming the key; `error` says why a file was refused.
-//! Imports run one way: keys uses validate, settings and error; validate uses settings
+//! Imports run one way: keys uses validate, settings, tls and error; settings and tls use error; validate uses settings
 //! and error.
 
 mod error;
 mod keys;
 mod settings;
+mod tls;
 mod validate;
 
 pub use error::ConfigError;
 pub use settings::{Config, LogFormat, Peer};
+pub use tls::{ClientAuth, TlsSettings, TlsVersion, CIPHER_SUITES};

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use corral_jute::records::Id;
 use corral_jute::records::{ConnectRequest, RequestHeader};
 use corral_jute::{Jute, OpCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
@@ -53,8 +53,8 @@ const FRAME_RESERVE: usize = 16 * 1024;
 
 /// Reads a frame body of `len` bytes. Memory follows what was received: at most twice
 /// the bytes read so far (or `FRAME_RESERVE`), never more than the frame.
-async fn read_body(
-    rd: &mut BufReader<OwnedReadHalf>,
+async fn read_body<R: AsyncRead + Unpin>(
+    rd: &mut BufReader<R>,
     len: i32,
     max: usize,
 ) -> Result<Bytes, FrameError> {
@@ -80,14 +80,51 @@ async fn read_body(
     Ok(Bytes::from(buf))
 }
 
-async fn read_frame(rd: &mut BufReader<OwnedReadHalf>, max: usize) -> Result<Bytes, FrameError> {
+async fn read_frame<R: AsyncRead + Unpin>(
+    rd: &mut BufReader<R>,
+    max: usize,
+) -> Result<Bytes, FrameError> {
     let len = rd.read_i32().await.map_err(|_| FrameError::Closed)?;
     read_body(rd, len, max).await
 }
 
+/// A plaintext connection: the socket's own halves, with nothing between them.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>, id: ConnId) {
     let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    serve_halves(rd, wr, Vec::new(), peer, state, id).await;
+}
+
+/// A TLS connection once its handshake is done, with the identities its client
+/// certificate gave (`x509:` and perhaps `super`). tokio's split shares the stream
+/// between the reader and the writer; a plaintext connection never pays for that.
+pub async fn serve_tls<S>(
+    stream: S,
+    certified: Vec<Id>,
+    peer: SocketAddr,
+    state: Arc<ServerState>,
+    id: ConnId,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (rd, wr) = tokio::io::split(stream);
+    serve_halves(rd, wr, certified, peer, state, id).await;
+}
+
+/// What a byte stream's reader and writer need to serve a session.
+pub trait ReadHalf: AsyncRead + Unpin + Send + 'static {}
+impl<T: AsyncRead + Unpin + Send + 'static> ReadHalf for T {}
+pub trait WriteHalf: AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncWrite + Unpin + Send + 'static> WriteHalf for T {}
+
+async fn serve_halves<R: ReadHalf, W: WriteHalf>(
+    rd: R,
+    mut wr: W,
+    certified: Vec<Id>,
+    peer: SocketAddr,
+    state: Arc<ServerState>,
+    id: ConnId,
+) {
     let mut rd = BufReader::new(rd);
     let Some((connect, sent_read_only)) = first_frame(&state, &mut rd, &mut wr, peer).await else {
         return;
@@ -101,16 +138,29 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, state: Arc<ServerState>,
         let _ = wr.shutdown().await;
         return;
     };
-    run_session(state, rd, wr, peer, id, admitted, sent_read_only).await;
+    let session = Session {
+        admitted,
+        sent_read_only,
+        certified,
+    };
+    run_session(state, rd, wr, peer, id, session).await;
+}
+
+/// What the handshake settled for a session.
+struct Session {
+    admitted: Admitted,
+    sent_read_only: bool,
+    /// The client certificate's identities, which every request carries.
+    certified: Vec<Id>,
 }
 
 /// The first four bytes are a four-letter word (answered here, then the connection
 /// closes) or the length of a ConnectRequest. The request, and whether the client
 /// sent the readOnly byte; `None` when there is no session to go on with.
-async fn first_frame(
+async fn first_frame<R: ReadHalf, W: WriteHalf>(
     state: &ServerState,
-    rd: &mut BufReader<OwnedReadHalf>,
-    wr: &mut OwnedWriteHalf,
+    rd: &mut BufReader<R>,
+    wr: &mut W,
     peer: SocketAddr,
 ) -> Option<(ConnectRequest, bool)> {
     let mut head = [0u8; 4];
@@ -183,15 +233,19 @@ impl Drop for Registered {
 }
 
 /// The three stages of an admitted session's connection.
-async fn run_session(
+async fn run_session<R: ReadHalf, W: WriteHalf>(
     state: Arc<ServerState>,
-    mut rd: BufReader<OwnedReadHalf>,
-    wr: OwnedWriteHalf,
+    mut rd: BufReader<R>,
+    wr: W,
     peer: SocketAddr,
     id: ConnId,
-    admitted: Admitted,
-    sent_read_only: bool,
+    session: Session,
 ) {
+    let Session {
+        admitted,
+        sent_read_only,
+        certified,
+    } = session;
     let counters = Arc::new(ConnCounters::new(now_millis() as u64));
     let conn = Arc::new(Conn::new(
         id,
@@ -200,6 +254,9 @@ async fn run_session(
         counters.clone(),
         admitted.read_only,
     ));
+    for identity in certified {
+        conn.add_identity(identity);
+    }
     let (out_tx, out_rx) = mpsc::channel(OUTBOX);
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
@@ -248,8 +305,8 @@ struct Queue {
     reads: Arc<watch::Sender<usize>>,
 }
 
-async fn read_loop(
-    rd: &mut BufReader<OwnedReadHalf>,
+async fn read_loop<R: ReadHalf>(
+    rd: &mut BufReader<R>,
     queue: Queue,
     mut reads: watch::Receiver<usize>,
     mut stop: watch::Receiver<bool>,
@@ -382,8 +439,8 @@ impl Drop for StopReader {
     }
 }
 
-async fn write_loop(
-    wr: OwnedWriteHalf,
+async fn write_loop<W: WriteHalf>(
+    wr: W,
     mut out: mpsc::Receiver<Outbound>,
     stop: Arc<watch::Sender<bool>>,
     state: Arc<ServerState>,

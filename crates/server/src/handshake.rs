@@ -9,8 +9,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use corral_jute::records::{ConnectRequest, ConnectResponse};
 use corral_jute::Jute;
 use corral_tree::{Txn, TxnOp};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::clock::now_millis;
 use crate::quorum;
@@ -30,11 +29,11 @@ pub struct Admitted {
 }
 
 /// Creates or resumes the session. `None` closes the connection.
-pub async fn admit(
+pub async fn admit<W: AsyncWrite + Unpin>(
     state: &ServerState,
     req: &ConnectRequest,
     peer: SocketAddr,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut W,
 ) -> Option<Admitted> {
     let timeout = negotiate(
         req.timeout,
@@ -203,7 +202,7 @@ fn read_only_session(
 }
 
 /// Tells the client its session is gone: a ConnectResponse with timeout 0.
-async fn refuse_expired(wr: &mut OwnedWriteHalf) {
+async fn refuse_expired<W: AsyncWrite + Unpin>(wr: &mut W) {
     let refusal = ConnectResponse {
         protocol_version: 0,
         timeout: 0,

@@ -22,7 +22,8 @@
 //! Layering, top to bottom: a module imports only modules below it.
 //! - `start` (`Server`: start-up and shutdown) imports `listener`, `expiry`,
 //!   `quorum`, `reaper`, `admin`, `ensemble`, `state`, `hub`, `session`, `telemetry`.
-//! - `listener` imports `connection` and `state`.
+//! - `listener` imports `tls` and `state`; `tls` imports `connection`, `config` and
+//!   `state` (it serves plaintext connections of a unified port too).
 //! - `connection` imports `fourletter`, `handshake`, `request`, `hub`, `state`,
 //!   `telemetry`, `wire`, `clock`.
 //! - `admin` imports `fourletter`, `report`, `quorum`, `state`; `fourletter` imports
@@ -58,6 +59,7 @@ mod session;
 mod start;
 mod state;
 mod telemetry;
+mod tls;
 mod watches;
 mod wire;
 

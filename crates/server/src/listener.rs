@@ -1,4 +1,5 @@
-//! Accepts client connections, enforcing maxClientCnxns per client address.
+//! Accepts client connections, enforcing maxClientCnxns per client address, and
+//! hands each to `tls`, which serves it as plaintext or TLS as its port says.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -7,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::net::TcpListener;
 
-use crate::connection;
 use crate::state::ServerState;
+use crate::tls;
 
 /// Open connections per client address.
 #[derive(Default)]
@@ -58,6 +59,7 @@ impl Drop for Slot {
 
 pub async fn run(
     socket: TcpListener,
+    port: tls::Port,
     state: Arc<ServerState>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -89,9 +91,10 @@ pub async fn run(
         };
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();
+        let port = port.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            connection::serve(stream, peer, state, id).await;
+            tls::serve(port, stream, peer, state, id).await;
         });
     }
 }

@@ -12,7 +12,7 @@ use crate::hub::Hub;
 use crate::session::SessionIds;
 use crate::state::ServerState;
 use crate::telemetry::Telemetry;
-use crate::{admin, expiry, listener, quorum, reaper};
+use crate::{admin, expiry, listener, quorum, reaper, tls};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -21,6 +21,8 @@ pub enum ServerError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
     Consensus(#[from] corral_consensus::ConsensusError),
     #[error("ensemble configuration: {0}")]
@@ -62,6 +64,13 @@ pub struct Server {
 impl Server {
     /// Starts the consensus node, the listener and the background tasks.
     pub async fn start(mut config: Config) -> Result<Server, ServerError> {
+        // The PEM files are read before anything else starts, so a bad one stops the
+        // server with its key named and nothing half started.
+        let material = if config.tls.enabled() {
+            Some(Arc::new(tls::Material::load(&config.tls)?))
+        } else {
+            None
+        };
         let data_dir_lock = lock_data_dir(&config.data_dir)?;
         let telemetry = Arc::new(Telemetry::new(config.metrics.is_some()));
         let hub = Arc::new(Hub::new(telemetry.clone()));
@@ -80,6 +89,19 @@ impl Server {
         let local_addr = socket
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
+        let mut listeners = vec![(socket, client_port(&config, &material))];
+        if let (Some(port), Some(material)) = (config.tls.secure_client_port, &material) {
+            let ip = config
+                .tls
+                .secure_client_port_address
+                .unwrap_or(config.client_port_address);
+            let addr = std::net::SocketAddr::new(ip, port);
+            let secure = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind { addr, source })?;
+            tracing::info!("secure client port (TLS) on {addr}");
+            listeners.push((secure, tls::Port::Tls(material.clone())));
+        }
         let session_ids = SessionIds::new(config.my_id);
         let state = Arc::new(ServerState {
             config,
@@ -92,7 +114,7 @@ impl Server {
             data_dir_lock,
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let tasks = spawn_tasks(socket, &state, stopped).await;
+        let tasks = spawn_tasks(listeners, &state, stopped).await;
         tracing::info!(
             "binding to port {local_addr}; {} (myid {})",
             if ensemble {
@@ -120,6 +142,14 @@ impl Server {
             let _ = t.await;
         }
         self.state.consensus.shutdown().await;
+    }
+}
+
+/// What clientPort serves: plaintext, or with `client.portUnification` TLS as well.
+fn client_port(config: &Config, material: &Option<Arc<tls::Material>>) -> tls::Port {
+    match material {
+        Some(m) if config.tls.port_unification => tls::Port::Unified(m.clone()),
+        _ => tls::Port::Plain,
     }
 }
 
@@ -161,14 +191,17 @@ async fn start_consensus(config: &mut Config, hub: Arc<Hub>) -> Result<Consensus
 /// The listener, session expiry, the quorum monitor (in an ensemble), the admin and
 /// metrics servers, and the reaper; each ends when `stopped` turns true.
 async fn spawn_tasks(
-    socket: tokio::net::TcpListener,
+    listeners: Vec<(tokio::net::TcpListener, tls::Port)>,
     state: &Arc<ServerState>,
     stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks = vec![
-        tokio::spawn(listener::run(socket, state.clone(), stopped.clone())),
-        tokio::spawn(expiry::run(state.clone(), stopped.clone())),
-    ];
+    let mut tasks: Vec<_> = listeners
+        .into_iter()
+        .map(|(socket, port)| {
+            tokio::spawn(listener::run(socket, port, state.clone(), stopped.clone()))
+        })
+        .collect();
+    tasks.push(tokio::spawn(expiry::run(state.clone(), stopped.clone())));
     if state.ensemble {
         tasks.push(tokio::spawn(quorum::watch(state.clone(), stopped.clone())));
     }

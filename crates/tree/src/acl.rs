@@ -1,4 +1,4 @@
-//! ACL schemes (world, auth, digest, ip, super) and the permission check.
+//! ACL schemes (world, auth, digest, ip, x509, super) and the permission check.
 
 use std::net::IpAddr;
 
@@ -54,7 +54,11 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Option<Vec<Acl>> {
             "world" if a.id.id == "anyone" => out.push(a.clone()),
             "auth" => {
                 let mut found = false;
-                for id in ids.iter().filter(|i| i.scheme == "digest") {
+                // Every authenticated id expands `auth` (ip is not authenticated).
+                for id in ids
+                    .iter()
+                    .filter(|i| matches!(i.scheme.as_str(), "digest" | "x509"))
+                {
                     found = true;
                     out.push(Acl {
                         perms: a.perms,
@@ -66,6 +70,8 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Option<Vec<Acl>> {
                 }
             }
             "digest" if a.id.id.split(':').count() == 2 => out.push(a.clone()),
+            // X509AuthenticationProvider: any distinguished name; matched exactly.
+            "x509" if !a.id.id.is_empty() => out.push(a.clone()),
             // ZooKeeper's IPAuthenticationProvider accepts IPv4 ACLs only.
             "ip" if parse_cidr(&a.id.id).is_some_and(|(ip, _)| ip.is_ipv4()) => out.push(a.clone()),
             _ => return None,
@@ -198,5 +204,32 @@ mod tests {
             &[]
         )
         .is_none());
+    }
+
+    #[test]
+    fn x509_ids_are_valid_matched_exactly_and_expand_auth() {
+        let alice = id("x509", "CN=alice,OU=eng,O=corp");
+        let acl = vec![Acl {
+            perms: perms::ALL,
+            id: alice.clone(),
+        }];
+        assert_eq!(fixup(&acl, &[]), Some(acl.clone()));
+        assert!(allows(&acl, std::slice::from_ref(&alice), perms::READ));
+        assert!(!allows(
+            &acl,
+            &[id("x509", "CN=bob,OU=eng,O=corp")],
+            perms::READ
+        ));
+        let auth = vec![Acl {
+            perms: perms::READ,
+            id: id("auth", ""),
+        }];
+        let fixed = fixup(&auth, &[id("ip", "127.0.0.1"), alice.clone()]);
+        assert_eq!(fixed.map(|a| a[0].id.clone()), Some(alice));
+        let empty = vec![Acl {
+            perms: 1,
+            id: id("x509", ""),
+        }];
+        assert!(fixup(&empty, &[]).is_none());
     }
 }

@@ -41,7 +41,6 @@ const ACCEPTED: &[&str] = &[
     "dynamicConfigFile",
     "localSessionsEnabled",
     "localSessionsUpgradingEnabled",
-    "serverCnxnFactory",
     "znode.container.maxPerMinute",
     "skipACL",
 ];
@@ -112,6 +111,7 @@ impl Config {
         if self.set_zookeeper_key(key, value)?
             || self.set_http_key(key, value)?
             || self.set_corral_key(key, value)?
+            || self.tls.set(key, value)?
         {
             return Ok(());
         }
@@ -135,10 +135,6 @@ impl Config {
         match key {
             "clientPort" => self.client_port = parse(key, value, "port")?,
             "clientPortAddress" => self.client_port_address = parse(key, value, "address")?,
-            "secureClientPort" => {
-                // Corral serves no TLS yet; the value must still be a port.
-                parse::<u16>(key, value, "port")?;
-            }
             "dataDir" => self.data_dir = PathBuf::from(value),
             "dataLogDir" => self.data_log_dir = Some(PathBuf::from(value)),
             "tickTime" => self.tick_time = parse(key, value, "number of milliseconds")?,

@@ -72,6 +72,8 @@ pub struct Config {
     /// unless set; only a build with the `test-faults` feature has it.
     #[cfg(feature = "test-faults")]
     pub test_fault: Option<corral_consensus::Fault>,
+    /// Client TLS: `secureClientPort`, `client.portUnification` and the `ssl.*` keys.
+    pub tls: super::tls::TlsSettings,
     /// What loading corrected or ignored (as ZooKeeper does, with a warning): logging
     /// is not set up while the file is read, so the server logs these once it is.
     pub warnings: Vec<String>,
@@ -113,6 +115,7 @@ impl Default for Config {
             peer_connect: Default::default(),
             #[cfg(feature = "test-faults")]
             test_fault: None,
+            tls: Default::default(),
             warnings: Vec::new(),
         }
     }

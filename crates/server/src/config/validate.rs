@@ -11,6 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::error::ConfigError;
 use super::settings::Config;
+use super::tls::ClientAuth;
 
 /// The largest millisecond count a timeout can be: ZooKeeper's fields are Java ints,
 /// and the handshake carries the session timeout as a signed 32-bit number.
@@ -81,7 +82,37 @@ pub(super) fn check(config: &Config, given: &Given) -> Result<(), ConfigError> {
     if config.is_ensemble() {
         check_ensemble(config, given)?;
     }
+    check_tls(config)?;
     check_listeners(config, given)
+}
+
+/// A TLS listener needs its key, and a client certificate needs a trust store to be
+/// checked against (ZooKeeper would fall back on the JVM's; Corral has none).
+fn check_tls(config: &Config) -> Result<(), ConfigError> {
+    let tls = &config.tls;
+    if !tls.enabled() {
+        return Ok(());
+    }
+    let why = if tls.port_unification {
+        "client.portUnification=true"
+    } else {
+        "secureClientPort is set"
+    };
+    if tls.key_store.is_none() {
+        return rule(format!(
+            "{why} but ssl.keyStore.location is not: name the PEM file with the server's \
+             certificate chain and private key"
+        ));
+    }
+    if tls.trust_store.is_none() && tls.client_auth != ClientAuth::None {
+        return rule(format!(
+            "{why} and ssl.clientAuth is {:?} but ssl.trustStore.location is not: name a \
+             PEM file of the CA certificates clients' certificates are checked against, or \
+             set ssl.clientAuth=none",
+            tls.client_auth
+        ));
+    }
+    Ok(())
 }
 
 fn check_timing(config: &Config, given: &Given) -> Result<(), ConfigError> {
@@ -229,6 +260,13 @@ fn check_listeners(config: &Config, given: &Given) -> Result<(), ConfigError> {
     }
     let any = IpAddr::from([0, 0, 0, 0]);
     let mut listeners = vec![("clientPort".to_string(), client)];
+    if let Some(port) = config.tls.secure_client_port {
+        let ip = config
+            .tls
+            .secure_client_port_address
+            .unwrap_or(config.client_port_address);
+        listeners.push(("secureClientPort".to_string(), SocketAddr::new(ip, port)));
+    }
     listeners.extend(config.admin.map(|a| ("admin.serverPort".to_string(), a)));
     listeners.extend(
         config
@@ -499,6 +537,33 @@ mod tests {
         );
         let e = refused(&format!("clientPort=2999\n{THREE}"), Some("1"));
         assert!(names(&e, &["clientPort=2999", "server.1", "2181"]), "{e}");
+    }
+
+    #[test]
+    fn a_tls_listener_needs_its_key_and_trust_files_and_a_port_of_its_own() {
+        let e = refused("secureClientPort=2282", None);
+        assert!(
+            names(&e, &["secureClientPort", "ssl.keyStore.location"]),
+            "{e}"
+        );
+        let e = refused(
+            "client.portUnification=true\nssl.keyStore.location=/k.pem",
+            None,
+        );
+        assert!(
+            names(&e, &["client.portUnification", "ssl.trustStore.location"]),
+            "{e}"
+        );
+        let no_auth = "secureClientPort=2282\nssl.keyStore.location=/k.pem\nssl.clientAuth=none";
+        assert!(load(no_auth, None).is_ok());
+        let e = refused(
+            "clientPort=2282\nsecureClientPort=2282\nssl.keyStore.location=/k.pem\nssl.clientAuth=none",
+            None,
+        );
+        assert!(
+            names(&e, &["secureClientPort and clientPort", "2282"]),
+            "{e}"
+        );
     }
 
     #[test]

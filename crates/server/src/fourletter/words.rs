@@ -1,8 +1,7 @@
 //! Which words there are, which are allowed, and the answer to each: the table that
 //! hands a word to the module that answers it.
 
-use tokio::io::{AsyncReadExt, BufReader};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 
 use super::conf::configuration;
 use super::dump::{dump, watches};
@@ -36,10 +35,10 @@ fn allowed(state: &ServerState, word: &str) -> bool {
 }
 
 /// The answer to `word`, asked by a connection from `asker`.
-pub async fn answer(
+pub async fn answer<R: AsyncRead + Unpin>(
     state: &ServerState,
     word: &str,
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut BufReader<R>,
     asker: std::net::SocketAddr,
 ) -> String {
     if !allowed(state, word) {

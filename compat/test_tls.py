@@ -1,0 +1,286 @@
+"""Client TLS against a real Corral: certificates made with the openssl command, real
+clients (kazoo, openssl s_client, a raw TLS socket speaking the wire protocol).
+
+Covers issue 15's Done-when points 1 (kazoo and s_client over TLS, plaintext refused
+on the TLS port), 4 (x509 identities and ACLs) and 6 (new certificates without a
+restart), plus client.portUnification and ssl.handshakeDetectionTimeoutMillis.
+"""
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoAuthError
+from kazoo.security import ACL, Id, Permissions
+
+import zkwire
+from servers import HOST, Server, corral_bin, free_port, zoo_cfg
+
+ALICE_DN = "CN=alice,OU=eng,O=corp"
+ROOT_DN = "CN=root,OU=ops,O=corp"
+
+
+def openssl(*args, **kw):
+    return subprocess.run(["openssl", *args], check=True, capture_output=True, **kw)
+
+
+class Pki:
+    """A CA, a server certificate for 127.0.0.1/localhost, and client certificates."""
+
+    def __init__(self, root):
+        self.root = root
+        self.ca_key, self.ca = self.path("ca.key"), self.path("ca.pem")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", self.ca_key, "-out", self.ca, "-days", "2", "-subj", "/CN=Corral Test CA",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        self.server = self.issue("server", "/CN=localhost",
+                                 "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        for name, subj in [("alice", "/O=corp/OU=eng/CN=alice"), ("bob", "/O=corp/OU=eng/CN=bob"),
+                           ("root", "/O=corp/OU=ops/CN=root")]:
+            self.issue(name, subj, "extendedKeyUsage=clientAuth\n")
+        # ZooKeeper's PEM key store: the certificate chain and the key in one file.
+        self.key_store = self.path("keystore.pem")
+        self.write_key_store()
+
+    def path(self, name):
+        return os.path.join(self.root, name)
+
+    def issue(self, name, subject, extensions):
+        key, csr, crt, ext = (self.path(name + s) for s in (".key", ".csr", ".crt", ".ext"))
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", key, "-out", csr, "-subj", subject)
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n" + extensions)
+        openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-set_serial",
+                str(int.from_bytes(os.urandom(8), "big")), "-days", "2", "-extfile", ext, "-out", crt)
+        return crt
+
+    def write_key_store(self):
+        with open(self.key_store + ".new", "wb") as out:
+            for part in (self.path("server.crt"), self.path("server.key")):
+                with open(part, "rb") as f:
+                    out.write(f.read())
+        os.replace(self.key_store + ".new", self.key_store)
+
+    def serial(self, crt):
+        return openssl("x509", "-noout", "-serial", "-in", crt).stdout.decode().strip()
+
+    def client(self, name):
+        return {"certfile": self.path(name + ".crt"), "keyfile": self.path(name + ".key"), "ca": self.ca}
+
+
+@pytest.fixture(scope="module")
+def pki():
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is not installed")
+    root = tempfile.mkdtemp(prefix="corral-tls-pki-")
+    yield Pki(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def start(pki, extra):
+    binary = corral_bin()
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        pytest.skip("Corral binary not found at %s (set CORRAL_BIN)" % binary)
+    work = tempfile.mkdtemp(prefix="corral-tls-")
+    os.makedirs(os.path.join(work, "data"))
+    port = free_port()
+    cfg = os.path.join(work, "zoo.cfg")
+    with open(cfg, "w") as f:
+        f.write(zoo_cfg(port, os.path.join(work, "data")))
+        f.write("\n".join([
+            "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+            "ssl.keyStore.location=%s" % pki.key_store, "ssl.keyStore.type=PEM",
+            "ssl.trustStore.location=%s" % pki.ca, "ssl.trustStore.type=PEM",
+            "X509AuthenticationProvider.superUser=%s" % ROOT_DN,
+            *extra, ""]))
+    srv = Server("corral", [binary, "server", "--config", cfg], port, work)
+    try:
+        return srv.wait_ready(30)
+    except Exception:
+        srv.stop()
+        raise
+
+
+@pytest.fixture(scope="module")
+def secure(pki):
+    """A Corral with a plaintext clientPort and a TLS-only secureClientPort."""
+    sport = free_port()
+    srv = start(pki, ["secureClientPort=%d" % sport, "ssl.clientAuth=need",
+                      "ssl.handshakeDetectionTimeoutMillis=1500"])
+    srv.secure_port = sport
+    yield srv
+    srv.stop()
+
+
+def kazoo(pki, port, who):
+    zk = KazooClient(hosts="%s:%d" % (HOST, port), use_ssl=True, verify_certs=True, timeout=10,
+                     **pki.client(who))
+    zk.start(timeout=20)
+    return zk
+
+
+def tls_wire(pki, port, who):
+    """A zkwire session over a TLS socket, for requests kazoo does not send (whoAmI)."""
+    ctx = ssl.create_default_context(cafile=pki.ca)
+    ctx.load_cert_chain(pki.path(who + ".crt"), pki.path(who + ".key"))
+    conn = zkwire.ZkConn(HOST, port, connect=False)
+    raw = socket.create_connection((HOST, port), timeout=10)
+    conn.sock = ctx.wrap_socket(raw, server_hostname="localhost")
+    conn.handshake()
+    return conn
+
+
+def s_client(pki, port, text=b"", who="alice"):
+    return subprocess.run(
+        ["openssl", "s_client", "-connect", "%s:%d" % (HOST, port), "-quiet", "-CAfile", pki.ca,
+         "-cert", pki.path(who + ".crt"), "-key", pki.path(who + ".key")],
+        input=text, capture_output=True, timeout=30)
+
+
+def served_serial(pki, port):
+    shown = subprocess.run(
+        ["openssl", "s_client", "-connect", "%s:%d" % (HOST, port), "-CAfile", pki.ca,
+         "-cert", pki.path("alice.crt"), "-key", pki.path("alice.key")],
+        input=b"", capture_output=True, timeout=30).stdout
+    return subprocess.run(["openssl", "x509", "-noout", "-serial"], input=shown, capture_output=True,
+                          check=True).stdout.decode().strip()
+
+
+def test_kazoo_creates_reads_and_watches_over_tls(pki, secure):
+    zk = kazoo(pki, secure.secure_port, "alice")
+    try:
+        zk.create("/tls-node", b"over tls")
+        data, stat = zk.get("/tls-node")
+        assert data == b"over tls"
+        seen = []
+        zk.get("/tls-node", watch=seen.append)
+        zk.set("/tls-node", b"changed")
+        deadline = time.monotonic() + 20
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen and seen[0].path == "/tls-node" and seen[0].type == "CHANGED"
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def test_four_letter_words_answer_over_tls(pki, secure):
+    done = s_client(pki, secure.secure_port, b"ruok")
+    assert done.stdout == b"imok", done.stderr
+
+
+def test_plaintext_client_on_the_tls_port_is_closed_and_logged(secure):
+    conn = zkwire.ZkConn(HOST, secure.secure_port, connect=False)
+    conn.open_socket()
+    with pytest.raises(zkwire.Closed):
+        conn.handshake()
+    deadline = time.monotonic() + 10
+    while "is not a TLS ClientHello" not in secure.log_tail(200) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "is not a TLS ClientHello" in secure.log_tail(200)
+
+
+def test_a_client_without_a_certificate_is_refused_when_client_auth_is_need(pki, secure):
+    ctx = ssl.create_default_context(cafile=pki.ca)
+    raw = socket.create_connection((HOST, secure.secure_port), timeout=10)
+    with pytest.raises((ssl.SSLError, ConnectionError, zkwire.Closed, OSError)):
+        tls = ctx.wrap_socket(raw, server_hostname="localhost")
+        conn = zkwire.ZkConn(HOST, secure.secure_port, connect=False)
+        conn.sock = tls
+        conn.handshake()
+
+
+def test_a_silent_connection_is_closed_after_the_handshake_detection_timeout(secure):
+    with socket.create_connection((HOST, secure.secure_port), timeout=30) as s:
+        assert s.recv(1) == b""
+    assert "ssl.handshakeDetectionTimeoutMillis" in secure.log_tail(200)
+
+
+def test_the_certificate_subject_is_the_x509_identity(pki, secure):
+    conn = tls_wire(pki, secure.secure_port, "alice")
+    try:
+        who = conn.call("whoAmI")
+        assert who.ok, who
+        assert ("x509", ALICE_DN) in [tuple(i) for i in who.body["clientInfo"]], who.body
+    finally:
+        conn.close()
+
+
+def test_an_acl_on_the_x509_id_admits_alice_and_refuses_bob(pki, secure):
+    alice = kazoo(pki, secure.secure_port, "alice")
+    bob = kazoo(pki, secure.secure_port, "bob")
+    root = kazoo(pki, secure.secure_port, "root")
+    try:
+        alice.create("/alice-only", b"secret", acl=[ACL(Permissions.ALL, Id("x509", ALICE_DN))])
+        assert alice.get("/alice-only")[0] == b"secret"
+        with pytest.raises(NoAuthError):
+            bob.get("/alice-only")
+        # X509AuthenticationProvider.superUser: root's DN passes every ACL.
+        assert root.get("/alice-only")[0] == b"secret"
+    finally:
+        for zk in (alice, bob, root):
+            zk.stop()
+            zk.close()
+
+
+def test_new_certificate_files_reach_the_next_connection_without_a_restart(pki, secure):
+    before = served_serial(pki, secure.secure_port)
+    assert before == pki.serial(pki.path("server.crt"))
+    carried = kazoo(pki, secure.secure_port, "alice")
+    try:
+        pki.issue("server", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        pki.write_key_store()
+        after = served_serial(pki, secure.secure_port)
+        assert after == pki.serial(pki.path("server.crt")) and after != before
+        assert secure.alive() and secure.proc.pid == secure.pid
+        # The connection made before the reload carries on.
+        carried.create("/after-reload", b"x")
+        assert carried.get("/after-reload")[0] == b"x"
+    finally:
+        carried.stop()
+        carried.close()
+
+
+def test_port_unification_serves_tls_and_plaintext_on_the_client_port(pki):
+    srv = start(pki, ["client.portUnification=true", "ssl.clientAuth=want"])
+    try:
+        # wait_ready already spoke plaintext (ruok and a session) to clientPort.
+        zk = kazoo(pki, srv.port, "alice")
+        try:
+            zk.create("/unified", b"tls")
+        finally:
+            zk.stop()
+            zk.close()
+        plain = srv.conn()
+        assert plain.get_data("/unified").body["data"] == b"tls"
+        plain.close()
+        assert s_client(pki, srv.port, b"ruok").stdout == b"imok"
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("line,named", [
+    ("ssl.keyStore.type=JKS", "keytool -importkeystore"),
+    ("ssl.enabledProtocols=TLSv1.1", "ssl.enabledProtocols"),
+    ("ssl.ciphersuites=TLS_RSA_WITH_RC4_128_MD5", "ssl.ciphersuites"),
+    ("ssl.clientAuth=sometimes", "ssl.clientAuth"),
+])
+def test_a_bad_tls_setting_stops_the_server_naming_its_key(pki, line, named):
+    work = tempfile.mkdtemp(prefix="corral-tls-bad-")
+    try:
+        cfg = os.path.join(work, "zoo.cfg")
+        with open(cfg, "w") as f:
+            f.write(zoo_cfg(free_port(), os.path.join(work, "data")))
+            f.write("secureClientPort=%d\nssl.keyStore.location=%s\nssl.trustStore.location=%s\n%s\n"
+                    % (free_port(), pki.key_store, pki.ca, line))
+        done = subprocess.run([corral_bin(), "server", "--config", cfg], capture_output=True, timeout=30)
+        assert done.returncode != 0
+        assert named in (done.stdout + done.stderr).decode(), done
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

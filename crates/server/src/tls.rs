@@ -1,0 +1,16 @@
+//! Client TLS on the secure client port and, with `client.portUnification`, on the
+//! client port: `material` reads the PEM key and trust files into a rustls server
+//! config and reads them again when they change; `accept` tells a TLS ClientHello
+//! from plaintext, runs the handshake under `ssl.handshakeDetectionTimeoutMillis` and
+//! gives the connection to `connection`; `identity` turns a client certificate's
+//! subject into the `x509:` id ZooKeeper's X509AuthenticationProvider gives.
+//!
+//! Imports: `accept` uses `material`, `identity`, `connection` and `state`;
+//! `material` uses `config`; `identity` uses nothing of the crate.
+
+mod accept;
+mod identity;
+mod material;
+
+pub use accept::{serve, Port};
+pub use material::{Material, TlsError};
