@@ -284,3 +284,40 @@ def test_a_bad_tls_setting_stops_the_server_naming_its_key(pki, line, named):
         assert named in (done.stdout + done.stderr).decode(), done
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
+
+
+def test_zkcli_with_the_netty_socket_and_pem_stores(pki, secure):
+    if not os.path.exists(ZKCLI) or not shutil.which("java"):
+        pytest.skip("zkCli.sh / java not installed")
+    # zkCli's PEM key store is one file with the certificate and the key, as the server's.
+    store = pki.path("alice-store.pem")
+    with open(store, "wb") as out:
+        for part in ("alice.crt", "alice.key"):
+            with open(pki.path(part), "rb") as f:
+                out.write(f.read())
+    # Debian's zkCli.sh classpath (zookeeper.jar's manifest) lacks netty's resolver and
+    # codec jars that ClientCnxnSocketNetty needs; a later -cp replaces zkEnv.sh's.
+    netty = ["/usr/share/java/netty-%s.jar" % n for n in
+             ("buffer", "codec", "common", "handler", "resolver", "transport",
+              "transport-native-epoll", "transport-native-unix-common")]
+    if not all(os.path.exists(j) for j in netty):
+        pytest.skip("Debian's netty jars are not installed")
+    classpath = ":".join(["/etc/zookeeper/conf", "/usr/share/java/zookeeper.jar", *netty])
+    env = dict(os.environ)
+    env["JVMFLAGS"] = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx128m -cp " + classpath
+    env["CLIENT_JVMFLAGS"] = " ".join([
+        "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
+        "-Dzookeeper.client.secure=true",
+        "-Dzookeeper.ssl.keyStore.location=%s" % store, "-Dzookeeper.ssl.keyStore.type=PEM",
+        "-Dzookeeper.ssl.trustStore.location=%s" % pki.ca, "-Dzookeeper.ssl.trustStore.type=PEM",
+    ])
+    script = "create /zkcli-tls over-tls\nget /zkcli-tls\nwhoami\nquit\n"
+    done = subprocess.run([ZKCLI, "-server", "%s:%d" % (HOST, secure.secure_port)], input=script,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120, env=env)
+    assert "Created /zkcli-tls" in done.stdout, done.stdout[-3000:] + secure.log_tail(20)
+    assert "\nover-tls\n" in done.stdout, done.stdout[-3000:]
+    # zkCli's whoami prints each identity as "scheme: user".
+    assert "\nx509: %s\n" % ALICE_DN in done.stdout, done.stdout[-3000:]
