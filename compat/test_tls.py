@@ -83,6 +83,24 @@ def pki():
     shutil.rmtree(root, ignore_errors=True)
 
 
+def write_cfg(pki, work, port, extra, plaintext=True):
+    """The compat suite's zoo.cfg with the TLS files, `extra` lines, and without
+    clientPort when `plaintext` is false."""
+    lines = zoo_cfg(port, os.path.join(work, "data")).split("\n")
+    if not plaintext:
+        lines = [l for l in lines if not l.startswith("clientPort=")]
+    cfg = os.path.join(work, "zoo.cfg")
+    with open(cfg, "w") as f:
+        f.write("\n".join(lines))
+        f.write("\n".join([
+            "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+            "ssl.keyStore.location=%s" % pki.key_store, "ssl.keyStore.type=PEM",
+            "ssl.trustStore.location=%s" % pki.ca, "ssl.trustStore.type=PEM",
+            "X509AuthenticationProvider.superUser=%s" % ROOT_DN,
+            *extra, ""]))
+    return cfg
+
+
 def start(pki, extra):
     binary = corral_bin()
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
@@ -90,15 +108,7 @@ def start(pki, extra):
     work = tempfile.mkdtemp(prefix="corral-tls-")
     os.makedirs(os.path.join(work, "data"))
     port = free_port()
-    cfg = os.path.join(work, "zoo.cfg")
-    with open(cfg, "w") as f:
-        f.write(zoo_cfg(port, os.path.join(work, "data")))
-        f.write("\n".join([
-            "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
-            "ssl.keyStore.location=%s" % pki.key_store, "ssl.keyStore.type=PEM",
-            "ssl.trustStore.location=%s" % pki.ca, "ssl.trustStore.type=PEM",
-            "X509AuthenticationProvider.superUser=%s" % ROOT_DN,
-            *extra, ""]))
+    cfg = write_cfg(pki, work, port, extra)
     srv = Server("corral", [binary, "server", "--config", cfg], port, work)
     try:
         return srv.wait_ready(30)
@@ -261,6 +271,28 @@ def test_port_unification_serves_tls_and_plaintext_on_the_client_port(pki):
         assert plain.get_data("/unified").body["data"] == b"tls"
         plain.close()
         assert s_client(pki, srv.port, b"ruok").stdout == b"imok"
+    finally:
+        srv.stop()
+
+
+def test_secure_client_port_without_client_port_is_a_tls_only_server(pki):
+    work = tempfile.mkdtemp(prefix="corral-tls-only-")
+    os.makedirs(os.path.join(work, "data"))
+    sport, unused = free_port(), free_port()  # unused: zoo_cfg's clientPort, dropped
+    cfg = write_cfg(pki, work, unused, ["secureClientPort=%d" % sport], plaintext=False)
+    srv = Server("corral", [corral_bin(), "server", "--config", cfg], sport, work)
+    try:
+        deadline = time.monotonic() + 30
+        while srv.alive() and time.monotonic() < deadline:
+            if s_client(pki, sport, b"ruok").stdout == b"imok":
+                break
+            time.sleep(0.2)
+        assert s_client(pki, sport, b"ruok").stdout == b"imok", srv.log_tail()
+        # The one client listener is the TLS port: clientPort's default (2181) is not
+        # bound (probing 2181 could meet another program's server).
+        log = srv.log_tail(200)
+        assert "binding to port %s:%d;" % (HOST, sport) in log, log
+        assert ":2181" not in log, log
     finally:
         srv.stop()
 

@@ -82,26 +82,16 @@ impl Server {
             .server_metrics
             .db_init_ms
             .add(db_init.elapsed().as_millis() as u64);
-        let addr = std::net::SocketAddr::new(config.client_port_address, config.client_port);
-        let socket = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Bind { addr, source })?;
-        let local_addr = socket
-            .local_addr()
-            .map_err(|source| ServerError::Bind { addr, source })?;
-        let mut listeners = vec![(socket, client_port(&config, &material))];
-        if let (Some(port), Some(material)) = (config.tls.secure_client_port, &material) {
-            let ip = config
-                .tls
-                .secure_client_port_address
-                .unwrap_or(config.client_port_address);
-            let addr = std::net::SocketAddr::new(ip, port);
-            let secure = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|source| ServerError::Bind { addr, source })?;
-            tracing::info!("secure client port (TLS) on {addr}");
-            listeners.push((secure, tls::Port::Tls(material.clone())));
-        }
+        let listeners = bind_client_ports(&config, &material).await?;
+        // The first listener is clientPort, or secureClientPort on a TLS-only server.
+        let Some(local_addr) = listeners.first().map(|l| l.1) else {
+            // secure_only is set only with a secureClientPort, whose material is loaded.
+            panic!("no client listener: TLS-only without a secure client port");
+        };
+        let listeners = listeners
+            .into_iter()
+            .map(|(socket, _, port)| (socket, port))
+            .collect();
         let session_ids = SessionIds::new(config.my_id);
         let state = Arc::new(ServerState {
             config,
@@ -145,12 +135,46 @@ impl Server {
     }
 }
 
-/// What clientPort serves: plaintext, or with `client.portUnification` TLS as well.
-fn client_port(config: &Config, material: &Option<Arc<tls::Material>>) -> tls::Port {
-    match material {
-        Some(m) if config.tls.port_unification => tls::Port::Unified(m.clone()),
-        _ => tls::Port::Plain,
+type Listener = (tokio::net::TcpListener, std::net::SocketAddr, tls::Port);
+
+async fn bind(
+    addr: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), ServerError> {
+    let socket = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let local = socket
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    Ok((socket, local))
+}
+
+/// clientPort (plaintext, or with `client.portUnification` TLS as well) unless the
+/// server is TLS-only, then secureClientPort (TLS only).
+async fn bind_client_ports(
+    config: &Config,
+    material: &Option<Arc<tls::Material>>,
+) -> Result<Vec<Listener>, ServerError> {
+    let mut listeners = Vec::new();
+    if !config.tls.secure_only {
+        let addr = std::net::SocketAddr::new(config.client_port_address, config.client_port);
+        let (socket, local) = bind(addr).await?;
+        let port = match material {
+            Some(m) if config.tls.port_unification => tls::Port::Unified(m.clone()),
+            _ => tls::Port::Plain,
+        };
+        listeners.push((socket, local, port));
     }
+    if let (Some(port), Some(material)) = (config.tls.secure_client_port, material) {
+        let ip = config
+            .tls
+            .secure_client_port_address
+            .unwrap_or(config.client_port_address);
+        let (socket, local) = bind(std::net::SocketAddr::new(ip, port)).await?;
+        tracing::info!("secure client port (TLS) on {local}");
+        listeners.push((socket, local, tls::Port::Tls(material.clone())));
+    }
+    Ok(listeners)
 }
 
 /// The consensus node: a member of the ensemble the server.N lines name, or a

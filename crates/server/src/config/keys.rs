@@ -85,6 +85,11 @@ impl Config {
         if !given.metrics_host {
             set_ip(&mut config.metrics, config.client_port_address);
         }
+        // ZooKeeper opens a plaintext port only for a clientPort (of the file or of
+        // this server's server.N line); secureClientPort alone is a TLS-only server.
+        config.tls.secure_only = config.tls.secure_client_port.is_some()
+            && !given.client_port
+            && config.me().and_then(|p| p.client.as_ref()).is_none();
         validate::derive_session_timeouts(&mut config, &given)?;
         if let Some(id) = read_myid(&config.data_dir)? {
             config.my_id = id;

@@ -27,6 +27,8 @@ pub enum TlsVersion {
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
     pub secure_client_port: Option<u16>,
+    /// secureClientPort without any clientPort: ZooKeeper then opens no plaintext port.
+    pub secure_only: bool,
     /// `secureClientPortAddress`; the clientPortAddress when unset.
     pub secure_client_port_address: Option<IpAddr>,
     /// `client.portUnification`: clientPort takes TLS and plaintext alike.
@@ -56,6 +58,7 @@ impl Default for TlsSettings {
     fn default() -> Self {
         TlsSettings {
             secure_client_port: None,
+            secure_only: false,
             secure_client_port_address: None,
             port_unification: false,
             key_store: None,

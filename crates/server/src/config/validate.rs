@@ -259,7 +259,10 @@ fn check_listeners(config: &Config, given: &Given) -> Result<(), ConfigError> {
         }
     }
     let any = IpAddr::from([0, 0, 0, 0]);
-    let mut listeners = vec![("clientPort".to_string(), client)];
+    let mut listeners = Vec::new();
+    if !config.tls.secure_only {
+        listeners.push(("clientPort".to_string(), client));
+    }
     if let Some(port) = config.tls.secure_client_port {
         let ip = config
             .tls
