@@ -61,11 +61,13 @@ class Pki:
         return crt
 
     def write_key_store(self):
-        with open(self.key_store + ".new", "wb") as out:
-            for part in (self.path("server.crt"), self.path("server.key")):
-                with open(part, "rb") as f:
-                    out.write(f.read())
-        os.replace(self.key_store + ".new", self.key_store)
+        """Writes the key store in place, over the old file, as `cat > keystore.pem` does."""
+        parts = []
+        for part in (self.path("server.crt"), self.path("server.key")):
+            with open(part, "rb") as f:
+                parts.append(f.read())
+        with open(self.key_store, "wb") as out:
+            out.write(b"".join(parts))
 
     def serial(self, crt):
         return openssl("x509", "-noout", "-serial", "-in", crt).stdout.decode().strip()
