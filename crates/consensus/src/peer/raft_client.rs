@@ -11,6 +11,7 @@ use openraft::errors::{RPCError, ReplicationClosed, StreamingError, Unreachable}
 use openraft::impls::BasicNode;
 use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse};
+use openraft::raft::{TransferLeaderRequest, TransferLeaderResponse};
 use openraft::raft::{VoteRequest, VoteResponse};
 use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
@@ -190,6 +191,23 @@ impl RaftNetworkV2<TypeConfig> for TcpPeer {
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
         match self.call(&PeerRequest::Vote(rpc), option.hard_ttl()).await {
             Ok(PeerResponse::Vote(r)) => Ok(r),
+            Ok(PeerResponse::Refused(why)) => Err(unreachable(why)),
+            Ok(_) => Err(unreachable("mismatched peer response")),
+            Err(e) => Err(unreachable(format!("{}: {e}", self.addr))),
+        }
+    }
+
+    /// The leader's word that this peer should stand now (`rqld`, `ydld`): without it
+    /// the chosen voter waits out the leader's lease like everyone else, and any of
+    /// them may win the election that follows.
+    async fn transfer_leader(
+        &mut self,
+        rpc: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        let request = PeerRequest::RaftTransferLeader(rpc);
+        match self.call(&request, option.hard_ttl()).await {
+            Ok(PeerResponse::TransferLeader(r)) => Ok(r),
             Ok(PeerResponse::Refused(why)) => Err(unreachable(why)),
             Ok(_) => Err(unreachable("mismatched peer response")),
             Err(e) => Err(unreachable(format!("{}: {e}", self.addr))),

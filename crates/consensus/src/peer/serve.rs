@@ -151,6 +151,16 @@ async fn read_requests(
             PeerRequest::Hello { .. } => {
                 return Err(std::io::Error::other("a second Hello"));
             }
+            PeerRequest::RaftTransferLeader(rpc) => {
+                tracing::info!(
+                    "sid {} hands leadership to this server",
+                    rpc.from_leader().leader_id().node_id
+                );
+                Some(match service.raft.handle_transfer_leader(rpc).await {
+                    Ok(r) => PeerResponse::TransferLeader(r),
+                    Err(e) => PeerResponse::Refused(e.to_string()),
+                })
+            }
             other => {
                 follower_request(other, service, &out).await;
                 None

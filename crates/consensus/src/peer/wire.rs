@@ -9,6 +9,7 @@
 use bytes::Bytes;
 use corral_tree::{Txn, TxnResult};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse};
+use openraft::raft::{TransferLeaderRequest, TransferLeaderResponse};
 use openraft::raft::{VoteRequest, VoteResponse};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -68,6 +69,9 @@ pub(crate) enum PeerRequest {
         version: u8,
         from: u64,
     },
+    /// openraft's own: the leader tells the voter it hands leadership to that it may
+    /// stand for election now, rather than after the leader's lease runs out.
+    RaftTransferLeader(TransferLeaderRequest<TypeConfig>),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -85,6 +89,7 @@ pub(crate) enum PeerResponse {
         id: u64,
         result: Result<u64, ConsensusError>,
     },
+    TransferLeader(TransferLeaderResponse<TypeConfig>),
 }
 
 /// This server's `Hello`, the first frame it sends on a connection it opened.
@@ -297,6 +302,11 @@ mod tests {
             ),
             ("hello", r(hello(2)), "00000003080102"),
             (
+                "raftTransferLeader",
+                r(PeerRequest::RaftTransferLeader(TransferLeaderRequest::new(vote, 2, at))),
+                "00000009090203010201020304",
+            ),
+            (
                 "appended",
                 a(PeerResponse::Append(AppendEntriesResponse::Success)),
                 "000000020000",
@@ -335,6 +345,11 @@ mod tests {
                     result: Ok(5),
                 }),
                 "0000000405070005",
+            ),
+            (
+                "transferred",
+                a(PeerResponse::TransferLeader(Ok(()))),
+                "000000020600",
             ),
         ]
     }
