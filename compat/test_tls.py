@@ -140,7 +140,8 @@ def kazoo(pki, port, who):
 def tls_wire(pki, port, who):
     """A zkwire session over a TLS socket, for requests kazoo does not send (whoAmI)."""
     ctx = ssl.create_default_context(cafile=pki.ca)
-    ctx.load_cert_chain(pki.path(who + ".crt"), pki.path(who + ".key"))
+    if who:
+        ctx.load_cert_chain(pki.path(who + ".crt"), pki.path(who + ".key"))
     conn = zkwire.ZkConn(HOST, port, connect=False)
     raw = socket.create_connection((HOST, port), timeout=10)
     conn.sock = ctx.wrap_socket(raw, server_hostname="localhost")
@@ -273,6 +274,11 @@ def test_port_unification_serves_tls_and_plaintext_on_the_client_port(pki):
         assert plain.get_data("/unified").body["data"] == b"tls"
         plain.close()
         assert s_client(pki, srv.port, b"ruok").stdout == b"imok"
+        # ssl.clientAuth=want: a TLS client without a certificate is served, with no x509 id.
+        anonymous = tls_wire(pki, srv.port, None)
+        who = anonymous.call("whoAmI")
+        assert [tuple(i) for i in who.body["clientInfo"]] == [("ip", "127.0.0.1")], who.body
+        anonymous.close()
     finally:
         srv.stop()
 

@@ -22,8 +22,8 @@
 //! Layering, top to bottom: a module imports only modules below it.
 //! - `start` (`Server`: start-up and shutdown) imports `listener`, `expiry`,
 //!   `quorum`, `reaper`, `admin`, `ensemble`, `state`, `hub`, `session`, `telemetry`.
-//! - `listener` imports `tls` and `state`; `tls` imports `connection`, `config` and
-//!   `state` (it serves plaintext connections of a unified port too).
+//! - `listener` imports `tls` and `state`; `tls` imports `connection`, `config`,
+//!   `state` and `wire` (it serves plaintext connections of a unified port too).
 //! - `connection` imports `fourletter`, `handshake`, `request`, `hub`, `state`,
 //!   `telemetry`, `wire`, `clock`.
 //! - `admin` imports `fourletter`, `report`, `quorum`, `state`; `fourletter` imports
