@@ -188,6 +188,11 @@ def test_four_letter_words_answer_over_tls(pki, secure):
     assert done.stdout == b"imok", done.stderr
 
 
+def test_conf_names_the_secure_client_port(secure):
+    conf = zkwire.four_letter(HOST, secure.port, "conf", 5)
+    assert "secureClientPort=%d\n" % secure.secure_port in conf, conf
+
+
 def test_plaintext_client_on_the_tls_port_is_closed_and_logged(secure):
     conn = zkwire.ZkConn(HOST, secure.secure_port, connect=False)
     conn.open_socket()

@@ -7,9 +7,13 @@ use crate::state::ServerState;
 pub(crate) fn configuration(state: &ServerState) -> String {
     let c = &state.config;
     let (data_size, log_size) = crate::report::dir_sizes(state);
+    // ZooKeeper prints -1 for a port it does not listen on.
+    let port = |p: Option<u16>| p.map_or(-1, i32::from);
+    let client_port = port(Some(c.client_port).filter(|_| !c.tls.secure_only));
     let mut out = format!(
-        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
-        c.client_port,
+        "clientPort={}\nsecureClientPort={}\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
+        client_port,
+        port(c.tls.secure_client_port),
         c.data_dir.display(),
         data_size,
         c.log_dir().display(),
