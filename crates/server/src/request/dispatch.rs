@@ -10,7 +10,7 @@ use bytes::Bytes;
 use corral_jute::records::RequestHeader;
 use corral_jute::{ErrorCode, OpCode};
 
-use super::{auth, read, write, Barrier, Conn, Pending};
+use super::{auth, read, sasl, write, Barrier, Conn, Pending};
 use crate::state::ServerState;
 use crate::wire::error_reply;
 
@@ -25,6 +25,7 @@ pub async fn classify(
     let refuse = |err: ErrorCode| error_reply(header.xid, state.tree().read().last_zxid(), err);
     match OpCode::from_i32(header.op) {
         Some(OpCode::Auth) => Some(auth::handle(state, conn, header.xid, &body)),
+        Some(OpCode::Sasl) => Some(sasl::handle(state, conn, header.xid, &body)),
         Some(OpCode::CloseSession) if conn.read_only => {
             // A read-only session lives on this server alone: nothing to replicate.
             Some(Pending::Last(refuse(ErrorCode::Ok)))

@@ -4,13 +4,14 @@
 //! later settles it into its reply, in request order. One module per kind of
 //! request: `write` (everything that goes through the log), `read` (answered from
 //! this server's tree), `watches` (addWatch, checkWatches, removeWatches,
-//! setWatches), `auth` (addauth, whoAmI).
+//! setWatches), `auth` (addauth, whoAmI), `sasl` (the SASL exchange).
 //!
 //! This file holds what they all share and imports none of them.
 
 pub mod auth;
 pub mod dispatch;
 pub mod read;
+pub mod sasl;
 pub mod watches;
 pub mod write;
 
