@@ -237,3 +237,28 @@ def test_required_sasl_serves_bob(sasl_required_server):
         k.get("/")
     finally:
         close(k)
+
+
+@pytest.fixture(scope="module", params=["zookeeper", "target"])
+def sasl_super_server(request, jaas_file):
+    cfg = ["authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"]
+    flags = ["-Djava.security.auth.login.config=%s" % jaas_file, "-Dzookeeper.superUser=alice"]
+    start = servers.start_zookeeper if request.param == "zookeeper" else servers.start_target
+    srv = start(extra_cfg=cfg, jvm_flags=flags)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_super_user_passes_every_acl(sasl_super_server):
+    bob = kazoo_sasl(sasl_super_server, "bob", "bobsecret")
+    alice = kazoo_sasl(sasl_super_server, "alice", "alicesecret")
+    try:
+        bob.create("/bobs", b"mine", acl=[make_acl("sasl", "bob", all=True)])
+        assert ("super", "") in who_am_i(alice)
+        assert alice.get("/bobs")[0] == b"mine"
+        assert ("super", "") not in who_am_i(bob)
+    finally:
+        close(bob)
+        close(alice)
