@@ -1,7 +1,7 @@
 //! The DIGEST-MD5 directive list (RFC 2831 section 7.1): `name=value` or
 //! `name="quoted value"`, separated by commas, with optional white space. The parser
-//! never panics and allocates no more than the token holds: each name and value is a
-//! copy of bytes of the token, and the list has at most one entry per comma.
+//! never panics and allocates no more than the token holds, plus a list of at most
+//! [`MAX_DIRECTIVES`] entries: each name and value is one exact-size copy of its bytes.
 
 use thiserror::Error;
 
@@ -15,7 +15,12 @@ pub enum TokenError {
     Unterminated,
     #[error("the token is not UTF-8")]
     NotUtf8,
+    #[error("more than {MAX_DIRECTIVES} directives")]
+    TooMany,
 }
+
+/// A DIGEST-MD5 response has a dozen directives; more is not a client's.
+const MAX_DIRECTIVES: usize = 32;
 
 /// The directives in the order given. Names are compared case-insensitively, as the RFC says.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -36,6 +41,41 @@ fn is_lws(b: u8) -> bool {
 
 fn is_token_char(b: u8) -> bool {
     b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
+}
+
+/// A quoted string's value, starting after its opening quote, and where the text
+/// after its closing quote starts. A first pass finds the end and the unescaped length,
+/// so the value is allocated once at its exact size. A backslash may escape only an
+/// ASCII byte, so removing it leaves valid UTF-8 (UTF-8's multi-byte sequences contain
+/// no byte below 0x80, so neither a quote nor a backslash can hide inside one).
+fn quoted(bytes: &[u8], start: usize) -> Result<(String, usize), TokenError> {
+    let mut i = start;
+    let mut escapes = 0;
+    let end = loop {
+        match bytes.get(i) {
+            None => return Err(TokenError::Unterminated),
+            Some(b'"') => break i,
+            Some(b'\\') => match bytes.get(i + 1) {
+                Some(next) if next.is_ascii() => {
+                    escapes += 1;
+                    i += 2;
+                }
+                _ => return Err(TokenError::Malformed(i)),
+            },
+            Some(_) => i += 1,
+        }
+    };
+    let mut value = Vec::with_capacity(end - start - escapes);
+    let mut j = start;
+    while j < end {
+        if bytes[j] == b'\\' {
+            j += 1;
+        }
+        value.push(bytes[j]);
+        j += 1;
+    }
+    let value = String::from_utf8(value).map_err(|_| TokenError::NotUtf8)?;
+    Ok((value, end + 1))
 }
 
 pub fn parse(token: &[u8]) -> Result<Directives, TokenError> {
@@ -73,35 +113,8 @@ pub fn parse(token: &[u8]) -> Result<Directives, TokenError> {
         i += 1;
         skip_lws(&mut i);
         let value = if bytes.get(i) == Some(&b'"') {
-            i += 1;
-            let mut value = String::new();
-            let mut closed = false;
-            while let Some(&b) = bytes.get(i) {
-                i += 1;
-                match b {
-                    b'"' => {
-                        closed = true;
-                        break;
-                    }
-                    b'\\' => match bytes.get(i) {
-                        Some(&next) if next.is_ascii() => {
-                            value.push(char::from(next));
-                            i += 1;
-                        }
-                        _ => return Err(TokenError::Malformed(i)),
-                    },
-                    _ => {
-                        // Copy a whole UTF-8 character: `i - 1` starts one (the text is
-                        // valid UTF-8 and every byte so far ended a character).
-                        let ch_len = text[i - 1..].chars().next().map_or(1, char::len_utf8);
-                        value.push_str(&text[i - 1..i - 1 + ch_len]);
-                        i += ch_len - 1;
-                    }
-                }
-            }
-            if !closed {
-                return Err(TokenError::Unterminated);
-            }
+            let (value, next) = quoted(bytes, i + 1)?;
+            i = next;
             value
         } else {
             let start = i;
@@ -112,6 +125,9 @@ pub fn parse(token: &[u8]) -> Result<Directives, TokenError> {
         };
         if out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return Err(TokenError::Repeated(name.to_string()));
+        }
+        if out.len() == MAX_DIRECTIVES {
+            return Err(TokenError::TooMany);
         }
         out.push((name.to_string(), value));
         skip_lws(&mut i);
@@ -160,6 +176,10 @@ mod tests {
             b"a\"=1",
             b"a=\"\\\xc3\xb8\"",
         ];
+        let many: Vec<u8> = (0..40)
+            .flat_map(|n| format!("k{n}=v,").into_bytes())
+            .collect();
+        assert_eq!(parse(&many), Err(TokenError::TooMany));
         for token in bad {
             assert!(
                 parse(token).is_err(),
@@ -183,6 +203,29 @@ mod tests {
         let token = br#"charset=utf-8,username="bob",realm="zk-sasl-md5",nonce="abc",nc=00000001,cnonce="x\"y",digest-uri="zookeeper/zk-sasl-md5",maxbuf=65536,response=0123,qop=auth"#;
         for n in 0..=token.len() {
             let _ = parse(&token[..n]);
+        }
+    }
+
+    #[test]
+    fn random_tokens_never_panic_and_values_fit_in_the_token() {
+        // A fixed xorshift sequence over the bytes that matter to the grammar.
+        let alphabet = b"a=\",\\ \t\xc3\xb8\xff1";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut token = Vec::new();
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                token.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if let Ok(d) = parse(&token) {
+                let held: usize = d.0.iter().map(|(n, v)| n.capacity() + v.capacity()).sum();
+                assert!(held <= token.len(), "{token:?}");
+            }
         }
     }
 }
