@@ -19,7 +19,7 @@ pub struct SaslConfig {
     pub section: Option<String>,
     /// DIGEST-MD5 users and their passwords, from the section. Empty: SASL is off.
     pub users: BTreeMap<String, String>,
-    /// Names (`zookeeper.superUser`) that are also given the `super` identity.
+    /// Names (`zookeeper.superUser`, `zookeeper.superUser.N`) also given `super`.
     pub super_users: Vec<String>,
     /// `sessionRequireClientSASLAuth`, or `enforce.auth.enabled` with sasl among
     /// `enforce.auth.schemes`: requests before SASL succeeds end the session.
@@ -34,7 +34,10 @@ impl SaslConfig {
         match key {
             LOGIN_CONFIG_KEY => self.login_config = Some(PathBuf::from(value)),
             SECTION_KEY => self.section = Some(value.to_string()),
-            "superUser" => self.super_users = list(value),
+            // ZooKeeper compares the name with every zookeeper.superUser[.N] value.
+            k if k == "superUser" || k.starts_with("superUser.") => {
+                self.super_users.push(value.trim().to_string())
+            }
             "sessionRequireClientSASLAuth" => self.require_client_sasl = boolean(key, value)?,
             "enforce.auth.enabled" => self.enforce_auth = boolean(key, value)?,
             "enforce.auth.schemes" => self.enforce_schemes = list(value),
