@@ -39,8 +39,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def zoo_cfg(port, data_dir):
-    """The one zoo.cfg used for both servers."""
+def zoo_cfg(port, data_dir, extra=()):
+    """The one zoo.cfg used for both servers; `extra` lines are appended (the same for both)."""
     return "\n".join([
         "tickTime=%d" % TICK_TIME,
         "initLimit=10",
@@ -56,8 +56,7 @@ def zoo_cfg(port, data_dir):
         "jute.maxbuffer=%d" % JUTE_MAXBUFFER,
         "admin.enableServer=false",
         "metricsProvider.httpPort=0",
-        "",
-    ])
+    ] + list(extra) + [""])
 
 
 def zk_classpath():
@@ -163,7 +162,9 @@ def _workdir(kind):
     return d
 
 
-def start_zookeeper(label="zookeeper"):
+def start_zookeeper(label="zookeeper", extra_cfg=(), jvm_flags=()):
+    """`jvm_flags` are -D words, given to ZooKeeper on its command line and to Corral in
+    SERVER_JVMFLAGS, the variable zkServer.sh passes to the JVM."""
     if not os.path.exists(ZK_JAR) and not os.environ.get("ZK_CLASSPATH"):
         pytest.skip("Apache ZooKeeper is not installed (%s missing); run compat/run.sh" % ZK_JAR)
     java = shutil.which("java")
@@ -173,7 +174,7 @@ def start_zookeeper(label="zookeeper"):
     port = free_port()
     cfg = os.path.join(work, "zoo.cfg")
     with open(cfg, "w") as f:
-        f.write(zoo_cfg(port, os.path.join(work, "data")))
+        f.write(zoo_cfg(port, os.path.join(work, "data"), extra_cfg))
     argv = [java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-Dzookeeper.extendedTypesEnabled=true",
             "-Dzookeeper.admin.enableServer=false",
@@ -181,6 +182,7 @@ def start_zookeeper(label="zookeeper"):
             "-Dzookeeper.DigestAuthenticationProvider.superDigest=%s" % SUPER_DIGEST,
             "-Djute.maxbuffer=%d" % JUTE_MAXBUFFER,
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
+        ] + list(jvm_flags) + [
             "-cp", zk_classpath(),
             "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
     srv = Server("zookeeper", argv, port, work)
@@ -196,7 +198,7 @@ def corral_bin():
     return os.environ.get("CORRAL_BIN", DEFAULT_CORRAL_BIN)
 
 
-def start_corral():
+def start_corral(extra_cfg=(), jvm_flags=()):
     binary = corral_bin()
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         pytest.skip("Corral binary not found at %s (set CORRAL_BIN or build it); Corral side skipped" % binary)
@@ -204,8 +206,11 @@ def start_corral():
     port = free_port()
     cfg = os.path.join(work, "zoo.cfg")
     with open(cfg, "w") as f:
-        f.write(zoo_cfg(port, os.path.join(work, "data")))
-    srv = Server("corral", [binary, "server", "--config", cfg], port, work)
+        f.write(zoo_cfg(port, os.path.join(work, "data"), extra_cfg))
+    env = None
+    if jvm_flags:
+        env = dict(os.environ, SERVER_JVMFLAGS=" ".join(jvm_flags))
+    srv = Server("corral", [binary, "server", "--config", cfg], port, work, env=env)
     try:
         return srv.wait_ready(30)
     except Exception:
@@ -217,11 +222,11 @@ def target_kind():
     return os.environ.get("COMPAT_TARGET", "corral").lower()
 
 
-def start_target():
+def start_target(extra_cfg=(), jvm_flags=()):
     """The system under test: Corral, or a second ZooKeeper when COMPAT_TARGET=zookeeper."""
     if target_kind() in ("zookeeper", "zk"):
-        return start_zookeeper("zookeeper-target")
-    return start_corral()
+        return start_zookeeper("zookeeper-target", extra_cfg, jvm_flags)
+    return start_corral(extra_cfg, jvm_flags)
 
 
 def _server_fixture(starter):

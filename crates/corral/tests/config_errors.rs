@@ -58,3 +58,27 @@ fn what_loading_corrects_is_logged_once_the_server_runs() {
         "the corrections were not logged: {log}"
     );
 }
+
+#[test]
+fn a_missing_jaas_file_or_section_stops_the_server_naming_the_key() {
+    let log = refused("java.security.auth.login.config=/nonexistent/corral-jaas.conf");
+    assert!(
+        log.contains("java.security.auth.login.config"),
+        "the message does not name the key: {log}"
+    );
+    let jaas = std::env::temp_dir().join(format!("corral-jaas-client-only-{}", std::process::id()));
+    std::fs::write(
+        &jaas,
+        "Client { org.apache.zookeeper.server.auth.DigestLoginModule required username=\"bob\"; };",
+    )
+    .ok();
+    let log = refused(&format!(
+        "java.security.auth.login.config={}",
+        jaas.display()
+    ));
+    std::fs::remove_file(&jaas).ok();
+    assert!(
+        log.contains("java.security.auth.login.config") && log.contains("\"Server\""),
+        "the message does not name the key and the section: {log}"
+    );
+}

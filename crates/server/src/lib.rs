@@ -55,6 +55,7 @@ mod quorum;
 mod reaper;
 mod report;
 mod request;
+mod sasl;
 mod session;
 mod start;
 mod state;

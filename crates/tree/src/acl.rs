@@ -1,4 +1,4 @@
-//! ACL schemes (world, auth, digest, ip, x509, super) and the permission check.
+//! ACL schemes (world, auth, digest, ip, x509, sasl, super) and the permission check.
 
 use std::net::IpAddr;
 
@@ -54,10 +54,11 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Option<Vec<Acl>> {
             "world" if a.id.id == "anyone" => out.push(a.clone()),
             "auth" => {
                 let mut found = false;
-                // Every authenticated id expands `auth` (ip is not authenticated).
+                // Every authenticated id expands `auth` (ip is not authenticated),
+                // as ZooKeeper expands it with the ids of authenticating providers.
                 for id in ids
                     .iter()
-                    .filter(|i| matches!(i.scheme.as_str(), "digest" | "x509"))
+                    .filter(|i| matches!(i.scheme.as_str(), "digest" | "x509" | "sasl"))
                 {
                     found = true;
                     out.push(Acl {
@@ -72,6 +73,8 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Option<Vec<Acl>> {
             "digest" if a.id.id.split(':').count() == 2 => out.push(a.clone()),
             // X509AuthenticationProvider: any distinguished name; matched exactly.
             "x509" if !a.id.id.is_empty() => out.push(a.clone()),
+            // A SASL user name; matched exactly, as SASLAuthenticationProvider does.
+            "sasl" if !a.id.id.is_empty() => out.push(a.clone()),
             // ZooKeeper's IPAuthenticationProvider accepts IPv4 ACLs only.
             "ip" if parse_cidr(&a.id.id).is_some_and(|(ip, _)| ip.is_ipv4()) => out.push(a.clone()),
             _ => return None,
@@ -188,6 +191,15 @@ mod tests {
         let fixed = fixup(&auth, &[id("ip", "1.2.3.4"), id("digest", "u:h")]);
         assert_eq!(fixed.map(|a| a[0].id.clone()), Some(id("digest", "u:h")));
         assert!(fixup(&[], &[]).is_none());
+        let bob = vec![Acl {
+            perms: perms::ALL,
+            id: id("sasl", "bob"),
+        }];
+        assert_eq!(fixup(&bob, &[]), Some(bob.clone()));
+        assert!(allows(&bob, &[id("sasl", "bob")], perms::READ));
+        assert!(!allows(&bob, &[id("sasl", "alice")], perms::READ));
+        let fixed = fixup(&auth, &[id("sasl", "bob")]);
+        assert_eq!(fixed.map(|a| a[0].id.clone()), Some(id("sasl", "bob")));
         assert!(fixup(
             &[Acl {
                 perms: 1,

@@ -91,6 +91,7 @@ impl Config {
             && !given.client_port
             && config.me().and_then(|p| p.client.as_ref()).is_none();
         validate::derive_session_timeouts(&mut config, &given)?;
+        config.sasl.resolve()?;
         if let Some(id) = read_myid(&config.data_dir)? {
             config.my_id = id;
             given.myid_file = true;
@@ -108,12 +109,14 @@ impl Config {
             given.note(&key, &value);
             config.set(&key, &value)?;
         }
+        config.sasl.resolve()?;
         validate::check(&config, &given)?;
         Ok(config)
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         if self.set_zookeeper_key(key, value)?
+            || self.sasl.set(key, value)?
             || self.set_http_key(key, value)?
             || self.set_corral_key(key, value)?
             || self.tls.set(key, value)?

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use corral_jute::records::RequestHeader;
 use corral_jute::{ErrorCode, OpCode};
 
-use super::{auth, read, write, Barrier, Conn, Pending};
+use super::{auth, read, sasl, write, Barrier, Conn, Pending};
 use crate::state::ServerState;
 use crate::wire::error_reply;
 
@@ -25,6 +25,21 @@ pub async fn classify(
     let refuse = |err: ErrorCode| error_reply(header.xid, state.tree().read().last_zxid(), err);
     match OpCode::from_i32(header.op) {
         Some(OpCode::Auth) => Some(auth::handle(state, conn, header.xid, &body)),
+        Some(OpCode::Sasl) => Some(sasl::handle(state, conn, header.xid, &body)),
+        // ZooKeeper 3.9 serves nothing but auth and SASL packets to a session that
+        // must authenticate and has not; the first other request ends it.
+        _ if state.config.sasl.sasl_required() && !conn.sasl_done() => {
+            tracing::warn!(
+                "Closing {}: request type {} before SASL authentication, which is required",
+                conn.peer,
+                header.op
+            );
+            Some(Pending::Last(error_reply(
+                header.xid,
+                0,
+                ErrorCode::SessionClosedRequireSaslAuth,
+            )))
+        }
         Some(OpCode::CloseSession) if conn.read_only => {
             // A read-only session lives on this server alone: nothing to replicate.
             Some(Pending::Last(refuse(ErrorCode::Ok)))

@@ -4,20 +4,22 @@
 //! later settles it into its reply, in request order. One module per kind of
 //! request: `write` (everything that goes through the log), `read` (answered from
 //! this server's tree), `watches` (addWatch, checkWatches, removeWatches,
-//! setWatches), `auth` (addauth, whoAmI).
+//! setWatches), `auth` (addauth, whoAmI), `sasl` (the SASL exchange).
 //!
 //! This file holds what they all share and imports none of them.
 
 pub mod auth;
 pub mod dispatch;
 pub mod read;
+pub mod sasl;
 pub mod watches;
 pub mod write;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -27,6 +29,7 @@ use corral_jute::{ErrorCode, Jute, OpCode};
 use corral_tree::TxnResult;
 
 use crate::hub::ConnCounters;
+use crate::sasl::digest::DigestServer;
 use crate::wire::{ConnId, JuteDyn};
 
 /// The connection as request handlers see it.
@@ -38,6 +41,10 @@ pub struct Conn {
     pub counters: Arc<ConnCounters>,
     /// A read-only session, given while the server has no quorum: writes are refused.
     pub read_only: bool,
+    /// The DIGEST-MD5 exchange under way, from the first SASL token on.
+    sasl: Mutex<Option<DigestServer>>,
+    /// Set once SASL succeeded: where SASL is required, only then are requests served.
+    sasl_done: AtomicBool,
 }
 
 impl Conn {
@@ -59,7 +66,22 @@ impl Conn {
             }]),
             counters,
             read_only,
+            sasl: Mutex::new(None),
+            sasl_done: AtomicBool::new(false),
         }
+    }
+
+    pub fn sasl_exchange(&self) -> MutexGuard<'_, Option<DigestServer>> {
+        // A poisoned exchange is still a whole value: a step either replaced it or not.
+        self.sasl.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_sasl_done(&self) {
+        self.sasl_done.store(true, Ordering::Relaxed);
+    }
+
+    pub fn sasl_done(&self) -> bool {
+        self.sasl_done.load(Ordering::Relaxed)
     }
 
     pub fn identity(&self) -> Vec<Id> {
@@ -75,7 +97,7 @@ impl Conn {
 
     /// The list is only cloned or pushed to, and a push either happens or does not,
     /// so a lock poisoned by a panic elsewhere still guards a whole list.
-    fn identities(&self) -> std::sync::MutexGuard<'_, Vec<Id>> {
+    fn identities(&self) -> MutexGuard<'_, Vec<Id>> {
         self.identity.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

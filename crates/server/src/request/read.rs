@@ -32,7 +32,6 @@ pub fn is_client_read(op: OpCode) -> bool {
             | OpCode::MultiRead
             | OpCode::SetWatches
             | OpCode::SetWatches2
-            | OpCode::Sasl
             | OpCode::GetEphemerals
             | OpCode::GetAllChildrenNumber
             | OpCode::AddWatch
@@ -50,10 +49,6 @@ pub fn answer(
     let Some(op) = OpCode::from_i32(header.op) else {
         return (reply(header.xid, -1, Err(ErrorCode::Unimplemented)), true);
     };
-    if op == OpCode::Sasl {
-        // No SASL mechanism is configured: ZooKeeper answers OK with no token.
-        return (reply(header.xid, 0, boxed(None::<bytes::Bytes>)), false);
-    }
     let tree = state.tree().read();
     let zxid = tree.last_zxid();
     if op == OpCode::MultiRead {
