@@ -41,10 +41,13 @@ pub fn recover(
     snap_dir: &Path,
     log_dir: &Path,
     extended_types: bool,
+    auth_schemes: corral_tree::acl::AuthSchemes,
     fsync_observer: Option<corral_storage::flusher::SyncObserver>,
 ) -> Result<Recovered, ConsensusError> {
     let started = std::time::Instant::now();
-    let base = newest_snapshot(snap_dir, extended_types)?;
+    let mut base = newest_snapshot(snap_dir, extended_types)?;
+    // Before the replay: an entry must be judged by the rules it was first applied by.
+    base.tree.set_auth_schemes(auth_schemes);
     let Opened {
         store,
         committed,
@@ -246,7 +249,7 @@ mod tests {
     async fn a_hole_in_the_log_refuses_the_start() {
         let (snaps, log) = dirs("hole");
         write_log(&log, 0..=10, Some(20), 21..=25, 25).await;
-        let refused = recover(&snaps, &log, false, None).map(|r| r.applied);
+        let refused = recover(&snaps, &log, false, Default::default(), None).map(|r| r.applied);
         assert!(
             refused
                 .as_ref()
@@ -260,7 +263,7 @@ mod tests {
     async fn a_committed_entry_missing_from_the_log_refuses_the_start() {
         let (snaps, log) = dirs("tail");
         write_log(&log, 0..=5, None, 6..=6, 8).await;
-        let refused = recover(&snaps, &log, false, None).map(|r| r.applied);
+        let refused = recover(&snaps, &log, false, Default::default(), None).map(|r| r.applied);
         assert!(
             refused
                 .as_ref()
@@ -274,7 +277,7 @@ mod tests {
     async fn a_whole_log_replays() {
         let (snaps, log) = dirs("whole");
         write_log(&log, 0..=5, None, 6..=9, 9).await;
-        let recovered = recover(&snaps, &log, false, None).map(|r| r.applied);
+        let recovered = recover(&snaps, &log, false, Default::default(), None).map(|r| r.applied);
         assert_eq!(recovered.ok().flatten(), Some(log_id::<C>(1, 1, 9)));
         let _ = std::fs::remove_dir_all(log.parent().unwrap_or(&log));
     }

@@ -21,5 +21,7 @@ pub struct Paths {
     pub snap_retain: usize,
     pub autopurge: bool,
     pub extended_types: bool,
+    /// The extra ACL schemes this ensemble's providers make valid (x509, sasl).
+    pub auth_schemes: corral_tree::acl::AuthSchemes,
     pub log_segment_bytes: u64,
 }

@@ -226,6 +226,7 @@ fn restore(paths: &Paths, observer: &Arc<dyn ApplyObserver>) -> Result<Restored,
         &paths.snapshots,
         &paths.log,
         paths.extended_types,
+        paths.auth_schemes,
         fsync_observer,
     )?;
     recovered.log.set_segment_bytes(paths.log_segment_bytes);

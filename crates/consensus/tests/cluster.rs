@@ -117,6 +117,7 @@ async fn three_voters_elect_replicate_and_fail_over() {
             snap_retain: 3,
             autopurge: true,
             extended_types: false,
+            auth_schemes: Default::default(),
             log_segment_bytes: 64 << 20,
         };
         let (members, timing) = (members.clone(), timing.clone());

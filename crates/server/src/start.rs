@@ -186,6 +186,10 @@ async fn start_consensus(config: &mut Config, hub: Arc<Hub>) -> Result<Consensus
         snap_retain: config.autopurge_snap_retain_count as usize,
         autopurge: config.autopurge_purge_interval_hours > 0,
         extended_types: config.extended_types,
+        auth_schemes: corral_tree::acl::AuthSchemes {
+            x509: config.tls.enabled(),
+            sasl: !config.sasl.users.is_empty(),
+        },
         log_segment_bytes: config.log_segment_bytes,
     };
     let timing = timing(config);

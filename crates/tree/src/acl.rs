@@ -42,9 +42,30 @@ pub fn digest(user_password: &str) -> String {
     )
 }
 
+/// The authentication providers beyond ZooKeeper's built-in ones (world, auth, digest,
+/// ip) that this ensemble runs, and so the ACL schemes it accepts: ZooKeeper answers
+/// InvalidACL for `x509:` without TLS and for `sasl:` without its SASL provider. Part
+/// of the rules every replica applies alike, so it is set before the log is replayed
+/// and must be the same on every server, as `extendedTypesEnabled` must.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthSchemes {
+    /// A TLS client port (secureClientPort or port unification): the x509 provider.
+    pub x509: bool,
+    /// SASL for clients (a JAAS Server section): the sasl provider.
+    pub sasl: bool,
+}
+
+impl AuthSchemes {
+    /// Both extra providers, for tests and tools that judge no configuration.
+    pub const ALL: AuthSchemes = AuthSchemes {
+        x509: true,
+        sasl: true,
+    };
+}
+
 /// Checks an ACL list for create and setACL and expands the `auth` scheme into the
 /// caller's authenticated ids. `None` means InvalidACL.
-pub fn fixup(acl: &[Acl], ids: &[Id]) -> Option<Vec<Acl>> {
+pub fn fixup(acl: &[Acl], ids: &[Id], schemes: AuthSchemes) -> Option<Vec<Acl>> {
     if acl.is_empty() {
         return None;
     }
@@ -72,9 +93,9 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Option<Vec<Acl>> {
             }
             "digest" if a.id.id.split(':').count() == 2 => out.push(a.clone()),
             // X509AuthenticationProvider: any distinguished name; matched exactly.
-            "x509" if !a.id.id.is_empty() => out.push(a.clone()),
+            "x509" if schemes.x509 && !a.id.id.is_empty() => out.push(a.clone()),
             // A SASL user name; matched exactly, as SASLAuthenticationProvider does.
-            "sasl" if !a.id.id.is_empty() => out.push(a.clone()),
+            "sasl" if schemes.sasl && !a.id.id.is_empty() => out.push(a.clone()),
             // ZooKeeper's IPAuthenticationProvider accepts IPv4 ACLs only.
             "ip" if parse_cidr(&a.id.id).is_some_and(|(ip, _)| ip.is_ipv4()) => out.push(a.clone()),
             _ => return None,
@@ -187,25 +208,30 @@ mod tests {
             perms: perms::ALL,
             id: id("auth", ""),
         }];
-        assert!(fixup(&auth, &[id("ip", "1.2.3.4")]).is_none());
-        let fixed = fixup(&auth, &[id("ip", "1.2.3.4"), id("digest", "u:h")]);
+        assert!(fixup(&auth, &[id("ip", "1.2.3.4")], AuthSchemes::ALL).is_none());
+        let fixed = fixup(
+            &auth,
+            &[id("ip", "1.2.3.4"), id("digest", "u:h")],
+            AuthSchemes::ALL,
+        );
         assert_eq!(fixed.map(|a| a[0].id.clone()), Some(id("digest", "u:h")));
-        assert!(fixup(&[], &[]).is_none());
+        assert!(fixup(&[], &[], AuthSchemes::ALL).is_none());
         let bob = vec![Acl {
             perms: perms::ALL,
             id: id("sasl", "bob"),
         }];
-        assert_eq!(fixup(&bob, &[]), Some(bob.clone()));
+        assert_eq!(fixup(&bob, &[], AuthSchemes::ALL), Some(bob.clone()));
         assert!(allows(&bob, &[id("sasl", "bob")], perms::READ));
         assert!(!allows(&bob, &[id("sasl", "alice")], perms::READ));
-        let fixed = fixup(&auth, &[id("sasl", "bob")]);
+        let fixed = fixup(&auth, &[id("sasl", "bob")], AuthSchemes::ALL);
         assert_eq!(fixed.map(|a| a[0].id.clone()), Some(id("sasl", "bob")));
         assert!(fixup(
             &[Acl {
                 perms: 1,
                 id: id("world", "bob")
             }],
-            &[]
+            &[],
+            AuthSchemes::ALL
         )
         .is_none());
         assert!(fixup(
@@ -213,7 +239,8 @@ mod tests {
                 perms: 1,
                 id: id("ip", "300.1.1.1")
             }],
-            &[]
+            &[],
+            AuthSchemes::ALL
         )
         .is_none());
     }
@@ -225,7 +252,7 @@ mod tests {
             perms: perms::ALL,
             id: alice.clone(),
         }];
-        assert_eq!(fixup(&acl, &[]), Some(acl.clone()));
+        assert_eq!(fixup(&acl, &[], AuthSchemes::ALL), Some(acl.clone()));
         assert!(allows(&acl, std::slice::from_ref(&alice), perms::READ));
         assert!(!allows(
             &acl,
@@ -236,12 +263,43 @@ mod tests {
             perms: perms::READ,
             id: id("auth", ""),
         }];
-        let fixed = fixup(&auth, &[id("ip", "127.0.0.1"), alice.clone()]);
+        let fixed = fixup(
+            &auth,
+            &[id("ip", "127.0.0.1"), alice.clone()],
+            AuthSchemes::ALL,
+        );
         assert_eq!(fixed.map(|a| a[0].id.clone()), Some(alice));
         let empty = vec![Acl {
             perms: 1,
             id: id("x509", ""),
         }];
-        assert!(fixup(&empty, &[]).is_none());
+        assert!(fixup(&empty, &[], AuthSchemes::ALL).is_none());
+    }
+
+    #[test]
+    fn x509_and_sasl_acls_need_their_provider() {
+        let acl = |scheme: &str, who: &str| {
+            vec![Acl {
+                perms: perms::ALL,
+                id: id(scheme, who),
+            }]
+        };
+        let x509 = acl("x509", "CN=foo");
+        let sasl = acl("sasl", "bob");
+        let none = AuthSchemes::default();
+        assert_eq!(fixup(&x509, &[], none), None);
+        assert_eq!(fixup(&sasl, &[], none), None);
+        let tls = AuthSchemes {
+            x509: true,
+            sasl: false,
+        };
+        assert_eq!(fixup(&x509, &[], tls), Some(x509.clone()));
+        assert_eq!(fixup(&sasl, &[], tls), None);
+        let with_sasl = AuthSchemes {
+            x509: false,
+            sasl: true,
+        };
+        assert_eq!(fixup(&sasl, &[], with_sasl), Some(sasl.clone()));
+        assert_eq!(fixup(&x509, &[], with_sasl), None);
     }
 }

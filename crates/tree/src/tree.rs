@@ -48,6 +48,8 @@ pub struct DataTree {
     /// strictly increase (see `apply`).
     pub(crate) last_zxid: Option<i64>,
     pub(crate) extended_types: bool,
+    /// Which extra ACL schemes are valid (see `acl::AuthSchemes`).
+    pub(crate) auth_schemes: acl::AuthSchemes,
     pub(crate) data_size: u64,
     pub(crate) acls: AclCache,
 }
@@ -100,9 +102,15 @@ impl DataTree {
             ttls: BTreeSet::new(),
             last_zxid: None,
             extended_types,
+            auth_schemes: acl::AuthSchemes::default(),
             data_size: 0,
             acls,
         }
+    }
+
+    /// Sets which extra ACL schemes are valid; before any transaction is applied.
+    pub fn set_auth_schemes(&mut self, schemes: acl::AuthSchemes) {
+        self.auth_schemes = schemes;
     }
 
     /// A node by path. The empty path is the root, as ZooKeeper aliases it.

@@ -53,7 +53,8 @@ impl DataTree {
         version: i32,
     ) -> OpOutcome {
         path::validate(path, false).map_err(|_| ErrorCode::BadArguments)?;
-        let fixed = acl::fixup(new_acl, &cx.txn.identity).ok_or(ErrorCode::InvalidAcl)?;
+        let fixed = acl::fixup(new_acl, &cx.txn.identity, self.auth_schemes)
+            .ok_or(ErrorCode::InvalidAcl)?;
         let node = self.lookup(path)?;
         Self::require(&node.acl, &cx.txn.identity, perms::ADMIN)?;
         if version != -1 && version != node.aversion {

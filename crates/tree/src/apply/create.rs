@@ -34,7 +34,7 @@ impl DataTree {
             return Err(ErrorCode::BadArguments);
         }
         let parent_path = if cut == 0 { "/" } else { &op.path[..cut] };
-        let acl = acl::fixup(&op.acl, ids).ok_or(ErrorCode::InvalidAcl)?;
+        let acl = acl::fixup(&op.acl, ids, self.auth_schemes).ok_or(ErrorCode::InvalidAcl)?;
         let acl = self.acls.intern(acl);
         let parent = self.lookup(parent_path)?;
         Self::require(&parent.acl, ids, perms::CREATE)?;
