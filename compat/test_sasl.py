@@ -89,17 +89,23 @@ def jaas_file():
     shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.fixture(scope="module", params=["zookeeper", "target"])
-def sasl_server(request, jaas_file):
-    """ZooKeeper and the system under test with the same JAAS file and zoo.cfg keys."""
-    cfg = ["authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"]
-    flags = ["-Djava.security.auth.login.config=%s" % jaas_file]
+def sasl_servers(request, jaas_file, cfg=(), flags=()):
+    """ZooKeeper or the system under test (the fixture's param) with SASL's provider, the
+    JAAS file, and the same extra zoo.cfg keys and -D flags for both."""
     start = servers.start_zookeeper if request.param == "zookeeper" else servers.start_target
-    srv = start(extra_cfg=cfg, jvm_flags=flags)
+    provider = "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+    srv = start(extra_cfg=[provider, *cfg],
+                jvm_flags=["-Djava.security.auth.login.config=%s" % jaas_file, *flags])
     try:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module", params=["zookeeper", "target"])
+def sasl_server(request, jaas_file):
+    """ZooKeeper and the system under test with the same JAAS file and zoo.cfg keys."""
+    yield from sasl_servers(request, jaas_file)
 
 
 class WhoAmI:
@@ -213,16 +219,8 @@ def test_right_password_on_the_wire(sasl_server):
 
 @pytest.fixture(scope="module", params=["zookeeper", "target"])
 def sasl_required_server(request, jaas_file):
-    cfg = ["authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
-           "sessionRequireClientSASLAuth=true"]
-    flags = ["-Djava.security.auth.login.config=%s" % jaas_file,
-             "-Dzookeeper.sessionRequireClientSASLAuth=true"]
-    start = servers.start_zookeeper if request.param == "zookeeper" else servers.start_target
-    srv = start(extra_cfg=cfg, jvm_flags=flags)
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from sasl_servers(request, jaas_file, cfg=["sessionRequireClientSASLAuth=true"],
+                            flags=["-Dzookeeper.sessionRequireClientSASLAuth=true"])
 
 
 def test_required_sasl_refuses_a_request_before_auth(sasl_required_server):
@@ -244,14 +242,7 @@ def test_required_sasl_serves_bob(sasl_required_server):
 
 @pytest.fixture(scope="module", params=["zookeeper", "target"])
 def sasl_super_server(request, jaas_file):
-    cfg = ["authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"]
-    flags = ["-Djava.security.auth.login.config=%s" % jaas_file, "-Dzookeeper.superUser=alice"]
-    start = servers.start_zookeeper if request.param == "zookeeper" else servers.start_target
-    srv = start(extra_cfg=cfg, jvm_flags=flags)
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from sasl_servers(request, jaas_file, flags=["-Dzookeeper.superUser=alice"])
 
 
 def test_super_user_passes_every_acl(sasl_super_server):

@@ -14,25 +14,10 @@ mod support;
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use support::ensemble::{connect, persistent, Ensemble};
+use support::ensemble::{connect, persistent, runtime, serial, Ensemble};
 use support::{within, ServerProcess};
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 /// The pid of the `corral server` process started with the zoo.cfg in `dir`.
 fn server_pid(dir: &Path) -> u32 {

@@ -10,18 +10,11 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use support::ensemble::{connect, mode, persistent, Ensemble};
+use support::ensemble::{connect, mode, persistent, runtime, serial, Ensemble};
 use support::{four, within};
 use zookeeper_client::{Acls, Client, CreateMode, Error, EventType, SessionState};
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 fn ephemeral() -> zookeeper_client::CreateOptions<'static> {
     CreateMode::Ephemeral.with_acls(Acls::anyone_all())
@@ -94,14 +87,6 @@ async fn assert_same_trees(ensemble: &Ensemble) -> usize {
         );
     }
     first.len()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 #[test]
