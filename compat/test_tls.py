@@ -366,3 +366,88 @@ def test_zkcli_with_the_netty_socket_and_pem_stores(pki, secure):
     assert "\nover-tls\n" in done.stdout, done.stdout[-3000:]
     # zkCli's whoami prints each identity as "scheme: user".
     assert "\nx509: %s\n" % ALICE_DN in done.stdout, done.stdout[-3000:]
+
+
+def admin_https(pki, port, path, who=None, plain=False):
+    """GET `path` from the AdminServer; JSON back, or the exception urllib raised."""
+    import json
+    import urllib.request
+    scheme = "http" if plain else "https"
+    ctx = None
+    if not plain:
+        ctx = ssl.create_default_context(cafile=pki.ca)
+        if who:
+            ctx.load_cert_chain(pki.path(who + ".crt"), pki.path(who + ".key"))
+    try:
+        with urllib.request.urlopen("%s://%s:%d%s" % (scheme, HOST, port, path), context=ctx,
+                                    timeout=10) as reply:
+            return json.loads(reply.read())
+    except Exception as e:  # noqa: BLE001 - the caller asserts on what failed
+        return e
+
+
+def start_admin(pki, extra):
+    """A Corral whose AdminServer is on, with the `extra` admin.* lines; waits for it."""
+    aport = free_port()
+    srv = start(pki, ["admin.enableServer=true", "admin.serverAddress=%s" % HOST,
+                      "admin.serverPort=%d" % aport, "ssl.clientAuth=none", *extra])
+    srv.admin_port = aport
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "AdminServer listening" not in srv.log_tail(200):
+        time.sleep(0.1)
+    return srv
+
+
+def test_admin_server_under_force_https_serves_https_only(pki):
+    srv = start_admin(pki, ["admin.forceHttps=true"])
+    try:
+        ruok = admin_https(pki, srv.admin_port, "/commands/ruok")
+        assert isinstance(ruok, dict) and ruok["command"] == "ruok" and ruok["error"] is None, ruok
+        stat = admin_https(pki, srv.admin_port, "/commands/srvr")
+        assert isinstance(stat, dict) and "server_stats" in stat, stat
+        assert served_serial(pki, srv.admin_port) == pki.serial(pki.path("server.crt"))
+        plain = admin_https(pki, srv.admin_port, "/commands/ruok", plain=True)
+        assert isinstance(plain, Exception), plain
+        assert "not TLS and admin.forceHttps=true" in srv.log_tail(200)
+        # The client port is untouched by the AdminServer's TLS.
+        conn = srv.conn()
+        assert conn.create("/admin-https", b"x").err == 0
+        conn.close()
+    finally:
+        srv.stop()
+
+
+def test_admin_server_under_port_unification_serves_http_and_https(pki):
+    srv = start_admin(pki, ["admin.portUnification=true"])
+    try:
+        for plain in (False, True):
+            ruok = admin_https(pki, srv.admin_port, "/commands/ruok", plain=plain)
+            assert isinstance(ruok, dict) and ruok["error"] is None, (plain, ruok)
+    finally:
+        srv.stop()
+
+
+def test_admin_server_need_client_auth_wants_a_certificate_from_the_trust_store(pki):
+    srv = start_admin(pki, ["admin.forceHttps=true", "admin.needClientAuth=true"])
+    try:
+        refused = admin_https(pki, srv.admin_port, "/commands/ruok")
+        assert isinstance(refused, Exception), refused
+        ruok = admin_https(pki, srv.admin_port, "/commands/ruok", who="alice")
+        assert isinstance(ruok, dict) and ruok["error"] is None, ruok
+        assert "AdminServer: closing connection" in srv.log_tail(200)
+    finally:
+        srv.stop()
+
+
+def test_admin_force_https_without_a_key_store_stops_the_server_naming_the_key():
+    work = tempfile.mkdtemp(prefix="corral-admin-https-bad-")
+    try:
+        cfg = os.path.join(work, "zoo.cfg")
+        with open(cfg, "w") as f:
+            f.write(zoo_cfg(free_port(), os.path.join(work, "data")))
+            f.write("admin.enableServer=true\nadmin.serverPort=%d\nadmin.forceHttps=true\n" % free_port())
+        done = subprocess.run([corral_bin(), "server", "--config", cfg], capture_output=True, timeout=30)
+        out = (done.stdout + done.stderr).decode()
+        assert done.returncode != 0 and "admin.forceHttps" in out and "ssl.keyStore.location" in out, out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -3,9 +3,11 @@
 //! `/metrics` on `metricsProvider.httpPort` (7000). A port that cannot be bound is
 //! logged and skipped, as ZooKeeper does with its AdminServer: the client port matters
 //! more. `commands` answers the AdminServer's commands and `prometheus` the /metrics
-//! page, each formatting what `crate::report` gathers.
+//! page, each formatting what `crate::report` gathers; `https` is the AdminServer's
+//! listener under `admin.forceHttps` or `admin.portUnification`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -17,13 +19,16 @@ use serde_json::{Map, Value};
 use crate::state::ServerState;
 
 mod commands;
+mod https;
 mod prometheus;
 
 type Shared = Arc<ServerState>;
 
-/// Starts the HTTP listeners the configuration asks for.
+/// Starts the HTTP listeners the configuration asks for; the AdminServer speaks
+/// HTTPS with `admin_tls` when it is given.
 pub async fn start(
     state: Shared,
+    admin_tls: Option<Arc<crate::tls::Material>>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
@@ -34,7 +39,12 @@ pub async fn start(
             .route("/commands/{name}", get(command))
             .route("/ready", get(ready))
             .with_state(state.clone());
-        if let Some(t) = serve("AdminServer", addr, app, stop.clone()).await {
+        let tls = admin_tls.map(|m| AdminTls {
+            material: m,
+            unified: !state.config.admin_https.force_https,
+            handshake_timeout: Duration::from_millis(state.config.tls.handshake_timeout_ms),
+        });
+        if let Some(t) = serve("AdminServer", addr, app, tls, stop.clone()).await {
             tasks.push(t);
         }
     }
@@ -43,17 +53,26 @@ pub async fn start(
             .route("/metrics", get(metrics))
             .route("/ready", get(ready))
             .with_state(state.clone());
-        if let Some(t) = serve("Prometheus metrics", addr, app, stop).await {
+        if let Some(t) = serve("Prometheus metrics", addr, app, None, stop).await {
             tasks.push(t);
         }
     }
     tasks
 }
 
+/// HTTPS on the AdminServer.
+struct AdminTls {
+    material: Arc<crate::tls::Material>,
+    /// `admin.portUnification`: plain HTTP is served too.
+    unified: bool,
+    handshake_timeout: Duration,
+}
+
 async fn serve(
     what: &str,
     addr: std::net::SocketAddr,
     app: Router,
+    tls: Option<AdminTls>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let listener = match tokio::net::TcpListener::bind(addr).await {
@@ -63,16 +82,33 @@ async fn serve(
             return None;
         }
     };
-    tracing::info!("{what} listening on http://{addr}");
-    Some(tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+    let shutdown = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let Some(tls) = tls else {
+        tracing::info!("{what} listening on http://{addr}");
+        return Some(tokio::spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+            if let Err(e) = served.await {
+                tracing::warn!("HTTP server stopped: {e}");
+            }
+        }));
+    };
+    let plain = if tls.unified { " and http" } else { "" };
+    let listener =
+        match https::HttpsListener::new(listener, tls.material, tls.unified, tls.handshake_timeout)
         {
-            tracing::warn!("HTTP server stopped: {e}");
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!("cannot start the {what} on {addr}: {e}; continuing without it");
+                return None;
+            }
+        };
+    tracing::info!("{what} listening on https{plain}://{addr}");
+    Some(tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+        if let Err(e) = served.await {
+            tracing::warn!("HTTPS server stopped: {e}");
         }
     }))
 }

@@ -17,4 +17,4 @@ mod validate;
 pub use error::ConfigError;
 pub use sasl::SaslConfig;
 pub use settings::{Config, LogFormat, Peer};
-pub use tls::{ClientAuth, TlsSettings, TlsVersion, CIPHER_SUITES};
+pub use tls::{AdminHttps, ClientAuth, TlsSettings, TlsVersion, CIPHER_SUITES};

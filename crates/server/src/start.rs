@@ -71,6 +71,12 @@ impl Server {
         } else {
             None
         };
+        let admin_tls = if config.admin.is_some() && config.admin_https.enabled() {
+            let settings = config.tls.for_admin(config.admin_https);
+            Some(Arc::new(tls::Material::load(&settings)?))
+        } else {
+            None
+        };
         let data_dir_lock = lock_data_dir(&config.data_dir)?;
         let telemetry = Arc::new(Telemetry::new(config.metrics.is_some()));
         let hub = Arc::new(Hub::new(telemetry.clone()));
@@ -104,7 +110,7 @@ impl Server {
             data_dir_lock,
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let tasks = spawn_tasks(listeners, &state, stopped).await;
+        let tasks = spawn_tasks(listeners, admin_tls, &state, stopped).await;
         tracing::info!(
             "binding to port {local_addr}; {} (myid {})",
             if ensemble {
@@ -220,6 +226,7 @@ async fn start_consensus(config: &mut Config, hub: Arc<Hub>) -> Result<Consensus
 /// metrics servers, and the reaper; each ends when `stopped` turns true.
 async fn spawn_tasks(
     listeners: Vec<(tokio::net::TcpListener, tls::Port)>,
+    admin_tls: Option<Arc<tls::Material>>,
     state: &Arc<ServerState>,
     stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
@@ -233,7 +240,7 @@ async fn spawn_tasks(
     if state.ensemble {
         tasks.push(tokio::spawn(quorum::watch(state.clone(), stopped.clone())));
     }
-    tasks.extend(admin::start(state.clone(), stopped.clone()).await);
+    tasks.extend(admin::start(state.clone(), admin_tls, stopped.clone()).await);
     tasks.push(tokio::spawn(reaper::run(state.clone(), stopped)));
     tasks
 }

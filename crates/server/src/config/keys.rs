@@ -220,6 +220,9 @@ impl Config {
             }
             "admin.serverPort" => set_port(&mut self.admin, parse(key, value, "port")?),
             "admin.serverAddress" => set_ip(&mut self.admin, parse(key, value, "address")?),
+            "admin.forceHttps" => self.admin_https.force_https = parse_bool(key, value)?,
+            "admin.portUnification" => self.admin_https.port_unification = parse_bool(key, value)?,
+            "admin.needClientAuth" => self.admin_https.need_client_auth = parse_bool(key, value)?,
             "metricsProvider.httpPort" => {
                 let port: u16 = parse(key, value, "port")?;
                 if port == 0 {

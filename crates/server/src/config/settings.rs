@@ -50,6 +50,8 @@ pub struct Config {
     pub peer_type_observer: bool,
     /// The AdminServer: `admin.enableServer`, `admin.serverAddress`, `admin.serverPort`.
     pub admin: Option<std::net::SocketAddr>,
+    /// `admin.forceHttps`, `admin.portUnification`, `admin.needClientAuth`.
+    pub admin_https: super::tls::AdminHttps,
     /// Prometheus /metrics: `metricsProvider.httpHost` and `metricsProvider.httpPort`
     /// (`metricsProvider.httpPort=0` turns it off).
     pub metrics: Option<std::net::SocketAddr>,
@@ -107,6 +109,7 @@ impl Default for Config {
             servers: Vec::new(),
             peer_type_observer: false,
             admin: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 8080)),
+            admin_https: Default::default(),
             metrics: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 7000)),
             log_dir: std::env::var_os("ZOO_LOG_DIR").map(PathBuf::from),
             log_format: LogFormat::Text,

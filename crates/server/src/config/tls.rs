@@ -77,7 +77,39 @@ impl Default for TlsSettings {
     }
 }
 
+/// The AdminServer's HTTPS: `admin.forceHttps`, `admin.portUnification` and
+/// `admin.needClientAuth` (ZooKeeper's `zookeeper.admin.*` properties).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdminHttps {
+    /// HTTPS only.
+    pub force_https: bool,
+    /// HTTPS and HTTP on the one port, told apart by the first byte.
+    pub port_unification: bool,
+    /// A client certificate from the trust store is required.
+    pub need_client_auth: bool,
+}
+
+impl AdminHttps {
+    /// Whether the AdminServer speaks TLS at all.
+    pub fn enabled(&self) -> bool {
+        self.force_https || self.port_unification
+    }
+}
+
 impl TlsSettings {
+    /// The settings the AdminServer's HTTPS uses: this key and trust material, with
+    /// a client certificate asked for only under `admin.needClientAuth`.
+    pub fn for_admin(&self, admin: AdminHttps) -> TlsSettings {
+        TlsSettings {
+            client_auth: if admin.need_client_auth {
+                ClientAuth::Need
+            } else {
+                ClientAuth::None
+            },
+            ..self.clone()
+        }
+    }
+
     /// Whether any listener serves TLS, and so the key and trust files are needed.
     pub fn enabled(&self) -> bool {
         self.secure_client_port.is_some() || self.port_unification

@@ -83,7 +83,36 @@ pub(super) fn check(config: &Config, given: &Given) -> Result<(), ConfigError> {
         check_ensemble(config, given)?;
     }
     check_tls(config)?;
+    check_admin_https(config)?;
     check_listeners(config, given)
+}
+
+/// HTTPS on the AdminServer needs the key store, and a client certificate check
+/// needs the trust store.
+fn check_admin_https(config: &Config) -> Result<(), ConfigError> {
+    let https = config.admin_https;
+    if config.admin.is_none() || !https.enabled() {
+        return Ok(());
+    }
+    let why = if https.force_https {
+        "admin.forceHttps=true"
+    } else {
+        "admin.portUnification=true"
+    };
+    if config.tls.key_store.is_none() {
+        return rule(format!(
+            "{why} but ssl.keyStore.location is not set: the AdminServer serves HTTPS with \
+             the server's PEM certificate chain and key named there"
+        ));
+    }
+    if https.need_client_auth && config.tls.trust_store.is_none() {
+        return rule(
+            "admin.needClientAuth=true but ssl.trustStore.location is not set: name a PEM \
+             file of the CA certificates the AdminServer checks client certificates against"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// A TLS listener needs its key, and a client certificate needs a trust store to be
