@@ -405,7 +405,13 @@ def test_admin_server_under_force_https_serves_https_only(pki):
         assert isinstance(ruok, dict) and ruok["command"] == "ruok" and ruok["error"] is None, ruok
         stat = admin_https(pki, srv.admin_port, "/commands/srvr")
         assert isinstance(stat, dict) and "server_stats" in stat, stat
-        assert served_serial(pki, srv.admin_port) == pki.serial(pki.path("server.crt"))
+        before = served_serial(pki, srv.admin_port)
+        assert before == pki.serial(pki.path("server.crt"))
+        # New files written over the old ones reach the AdminServer's next connection.
+        pki.issue("server", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        pki.write_key_store()
+        after = served_serial(pki, srv.admin_port)
+        assert after == pki.serial(pki.path("server.crt")) and after != before
         plain = admin_https(pki, srv.admin_port, "/commands/ruok", plain=True)
         assert isinstance(plain, Exception), plain
         assert "not TLS and admin.forceHttps=true" in srv.log_tail(200)
