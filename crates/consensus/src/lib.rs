@@ -44,6 +44,8 @@
 //! - `state_machine`: applies committed entries to the shared tree, writes and
 //!   installs snapshots; names the `Raft` node type. Uses `log_store`, `shared_tree`,
 //!   `observer`, `measure`, `fault`, `types`.
+//! - `import`: the snapshot `corral import` writes, outside the log. Uses
+//!   `error`, `types`.
 //! - `inspect`: read-only views of the files on disk for the CLI. Uses `record`,
 //!   `types`.
 //! - `log_store`: the Raft log on disk. Uses `record`, `fatal`, `types`.
@@ -81,6 +83,7 @@ mod fatal;
 mod fault;
 mod forward;
 mod handle;
+pub mod import;
 pub mod inspect;
 pub mod log_store;
 mod measure;

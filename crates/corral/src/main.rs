@@ -5,6 +5,7 @@
 
 mod dev;
 mod four;
+mod import;
 mod inspect;
 
 mod logging;
@@ -83,6 +84,8 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Import an Apache ZooKeeper data directory (3.4 to 3.9) into a new Corral one.
+    Import(import::ImportArgs),
     /// Send a four-letter word (ruok, srvr, mntr…) and print the answer.
     Four {
         word: String,
@@ -163,6 +166,7 @@ fn main() -> ExitCode {
         Command::Log {
             what: LogCommand::Dump { dir, json },
         } => inspect::log(&dir, json),
+        Command::Import(args) => import::run(args),
     }
 }
 

@@ -11,6 +11,8 @@
 //! they are pure functions of the tree.
 //!
 //! Modules, each importing only those listed after it:
+//! - `assemble`: a tree from nodes made elsewhere (an import); uses `snapshot`,
+//!   `tree`, `nodes`, `node`.
 //! - `snapshot`: encodes and decodes the tree, and writes it while writes go on;
 //!   uses `tree`, `nodes`, `node`, `path`.
 //! - `apply`: the write rules (its own doc lists its files); uses `tree` (and the
@@ -24,6 +26,7 @@
 
 pub mod acl;
 mod apply;
+pub mod assemble;
 mod node;
 mod nodes;
 pub mod path;

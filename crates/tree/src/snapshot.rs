@@ -288,7 +288,7 @@ fn read_nodes(
 
 /// Fills each node's children from the paths of the (sorted) nodes; a node whose
 /// parent is missing makes the snapshot unusable.
-fn link_children(nodes: &mut [(String, Node)]) -> Result<(), SnapshotError> {
+pub(crate) fn link_children(nodes: &mut [(String, Node)]) -> Result<(), SnapshotError> {
     let links = {
         let at: HashMap<&str, usize> = nodes
             .iter()

@@ -1,0 +1,40 @@
+//! A snapshot made outside the log, for `corral import`: the tree as of a zxid that
+//! no entry of this log produced. Its log id is that zxid (the log index is the
+//! zxid), so the next entry, and every client's next zxid, comes after it; the
+//! membership is the voters given, as a first start would have set it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use corral_storage::snapshot;
+use openraft::impls::BasicNode;
+use openraft::vote::RaftLeaderIdExt;
+use openraft::Membership;
+
+use crate::error::ConsensusError;
+use crate::types::{LogId, SnapshotMeta, StoredMembership, TypeConfig};
+
+/// Writes `tree` (an encoded, compressed tree) as the snapshot at index
+/// `last_zxid` in `snap_dir`, with `voters` as its membership. Returns the file
+/// and its size.
+pub fn write_imported_snapshot(
+    snap_dir: &Path,
+    last_zxid: u64,
+    tree: &[u8],
+    voters: BTreeSet<u64>,
+) -> Result<(PathBuf, u64), ConsensusError> {
+    // Term 0, as the entries a first start's initialize() writes: the first
+    // election then moves to term 1, above it.
+    let leader = <TypeConfig as openraft::RaftTypeConfig>::LeaderId::new_committed(0, 0);
+    let log_id = LogId::new(leader, last_zxid);
+    let membership: Membership<u64, BasicNode> =
+        Membership::new_with_defaults(vec![voters], Vec::new());
+    let meta = SnapshotMeta {
+        last_log_id: Some(log_id),
+        last_membership: StoredMembership::new(Some(log_id), membership),
+    };
+    let meta = postcard::to_stdvec(&meta)
+        .map_err(|e| ConsensusError::Storage(format!("snapshot metadata: {e}")))?;
+    snapshot::write(snap_dir, last_zxid, &meta, tree)
+        .map_err(|e| ConsensusError::Storage(e.to_string()))
+}

@@ -1,0 +1,303 @@
+//! `corral import ZK_DATA_DIR [--to CORRAL_DATA_DIR]`: an Apache ZooKeeper data
+//! directory read and replayed (`corral-zkdata`), turned into a Corral tree with
+//! every Stat field, ACL and session kept, and written as a Corral data directory
+//! whose snapshot sits at ZooKeeper's last zxid, so zxids go on after it.
+//!
+//! The directory is written beside the target under a temporary name and renamed
+//! into place at the end: a failed import leaves nothing behind.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bytes::Bytes;
+use corral_tree::{DataTree, Node};
+use corral_zkdata::error::hex;
+use corral_zkdata::password::session_password;
+use corral_zkdata::{Dirs, Loaded, Phase, ZkNode};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// ZooKeeper's dataDir (the folder holding version-2/), or version-2/ itself.
+    zk_data_dir: PathBuf,
+    /// The Corral dataDir to create; it must not exist or be empty.
+    #[arg(long, default_value = "data")]
+    to: PathBuf,
+    /// ZooKeeper's dataLogDir, when its logs are kept apart.
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
+    /// Read and check everything, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The id (myid) of the Corral server that will start on the result.
+    #[arg(long, default_value_t = 1)]
+    myid: u64,
+    /// Keep TTL nodes creatable (extendedTypesEnabled); on by itself when the
+    /// imported tree has TTL nodes.
+    #[arg(long)]
+    extended_types: bool,
+}
+
+/// What went wrong, as one line for the operator.
+type Failure = String;
+
+pub fn run(args: ImportArgs) -> ExitCode {
+    match import(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("corral import: {e}");
+            eprintln!("corral import: nothing was written");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn import(args: &ImportArgs) -> Result<(), Failure> {
+    if !args.dry_run {
+        check_target(&args.to)?;
+    }
+    let bar = ProgressBar::new(0);
+    let dirs = Dirs {
+        data: args.zk_data_dir.clone(),
+        log: args.log_dir.clone(),
+    };
+    let loaded = corral_zkdata::load(&dirs, &mut |p| show(&bar, p)).map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    for (file, why) in &loaded.skipped {
+        eprintln!(
+            "corral import: snapshot {} is corrupt ({why}); using the older {} and the logs after it",
+            file.display(),
+            loaded.snapshot.display()
+        );
+    }
+    for note in &loaded.notes {
+        eprintln!("corral import: {note}");
+    }
+    let summary = Summary::of(&loaded);
+    let tree = to_corral(loaded, args.extended_types)?;
+    let encoded = encode(tree.0)?;
+    if args.dry_run {
+        summary.print(&tree.1, "checked (dry run, nothing written)");
+        return Ok(());
+    }
+    write(&args.to, summary.last_zxid, &encoded, args.myid)?;
+    summary.print(&tree.1, &format!("written to {}", args.to.display()));
+    Ok(())
+}
+
+/// The target must not exist, or be an empty directory.
+fn check_target(to: &Path) -> Result<(), Failure> {
+    match std::fs::read_dir(to) {
+        Ok(mut entries) => match entries.next() {
+            None => Ok(()),
+            Some(_) => Err(format!(
+                "{} is not empty; import writes a new data directory only",
+                to.display()
+            )),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("{}: {e}", to.display())),
+    }
+}
+
+fn show(bar: &ProgressBar, phase: Phase) {
+    let (message, done, total) = match phase {
+        Phase::Snapshot {
+            nodes,
+            bytes,
+            total,
+        } => (format!("snapshot: {nodes} nodes"), bytes, total),
+        Phase::Logs { bytes, total } => ("transaction logs".to_string(), bytes, total),
+    };
+    if bar.length() != Some(total) {
+        bar.set_length(total);
+        bar.set_style(style("{msg:24} {wide_bar} {bytes}/{total_bytes} ETA {eta}"));
+    }
+    bar.set_message(message);
+    bar.set_position(done);
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// Counts for the closing summary.
+struct Summary {
+    nodes: usize,
+    sessions: usize,
+    acls: usize,
+    bytes: u64,
+    last_zxid: i64,
+    snapshot: PathBuf,
+    logs: usize,
+    txns: u64,
+}
+
+impl Summary {
+    fn of(l: &Loaded) -> Summary {
+        Summary {
+            nodes: l.tree.nodes.len(),
+            sessions: l.tree.sessions.len(),
+            acls: l.tree.acl_count(),
+            bytes: l.tree.data_bytes(),
+            last_zxid: l.tree.last_zxid,
+            snapshot: l.snapshot.clone(),
+            logs: l.logs.len(),
+            txns: l.txns,
+        }
+    }
+
+    fn print(&self, counts: &Counts, outcome: &str) {
+        println!(
+            "imported {} nodes ({} ephemeral, {} containers, {} TTL), {} sessions, {} distinct ACLs, {} bytes of data",
+            self.nodes, counts.ephemeral, counts.containers, counts.ttl, self.sessions, self.acls, self.bytes
+        );
+        println!(
+            "from snapshot {} plus {} transactions in {} log files; last zxid {}; {outcome}",
+            self.snapshot.display(),
+            self.txns,
+            self.logs,
+            hex(self.last_zxid)
+        );
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    ephemeral: usize,
+    containers: usize,
+    ttl: usize,
+}
+
+/// The Corral tree: each node field for field, each session with the password
+/// ZooKeeper gave it.
+fn to_corral(loaded: Loaded, extended: bool) -> Result<(DataTree, Counts), Failure> {
+    let zk = loaded.tree;
+    let bar = ProgressBar::new(zk.nodes.len() as u64);
+    bar.set_style(style(
+        "{msg:24} {wide_bar} {pos}/{len} nodes {per_sec} ETA {eta}",
+    ));
+    bar.set_message("converting");
+    let mut counts = Counts::default();
+    let mut nodes = Vec::with_capacity(zk.nodes.len());
+    for (i, (path, n)) in zk.nodes.into_iter().enumerate() {
+        count(&mut counts, n.stat.ephemeral_owner);
+        nodes.push((path, node(n)));
+        if i % 4096 == 0 {
+            bar.set_position(i as u64);
+        }
+    }
+    bar.finish_and_clear();
+    let sessions = zk
+        .sessions
+        .iter()
+        .map(|(&id, &timeout)| (id, timeout, Bytes::copy_from_slice(&session_password(id))))
+        .collect();
+    let extended = extended || counts.ttl > 0;
+    let tree = DataTree::assemble(extended, zk.last_zxid, sessions, nodes)
+        .map_err(|e| format!("the imported tree is inconsistent: {e}"))?;
+    Ok((tree, counts))
+}
+
+fn count(c: &mut Counts, owner: i64) {
+    use corral_zkdata::txn::{CONTAINER_OWNER, TTL_MASK};
+    if owner == CONTAINER_OWNER {
+        c.containers += 1;
+    } else if owner != 0 && owner & TTL_MASK == TTL_MASK {
+        c.ttl += 1;
+    } else if owner != 0 {
+        c.ephemeral += 1;
+    }
+}
+
+fn node(n: ZkNode) -> Node {
+    let s = n.stat;
+    Node {
+        data: n.data,
+        acl: n.acl,
+        czxid: s.czxid,
+        mzxid: s.mzxid,
+        ctime: s.ctime,
+        mtime: s.mtime,
+        version: s.version,
+        cversion: s.cversion,
+        aversion: s.aversion,
+        ephemeral_owner: s.ephemeral_owner,
+        pzxid: s.pzxid,
+        children: Default::default(),
+    }
+}
+
+fn encode(mut tree: DataTree) -> Result<Bytes, Failure> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_message("writing the Corral snapshot");
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut w = tree.begin_snapshot();
+    while !w.is_done() {
+        tree.snapshot_step(&mut w, 65536);
+    }
+    let out = tree
+        .finish_snapshot(w)
+        .map_err(|e| format!("encoding the tree: {e}"));
+    bar.finish_and_clear();
+    out
+}
+
+/// Writes the data directory under a temporary name beside `to`, then renames it.
+fn write(to: &Path, last_zxid: i64, tree: &[u8], myid: u64) -> Result<(), Failure> {
+    let parent = match to.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = to.file_name().map(|n| n.to_string_lossy().into_owned());
+    let aside = parent.join(format!(
+        ".{}.importing-{}",
+        name.as_deref().unwrap_or("data"),
+        std::process::id()
+    ));
+    let result = write_aside(&aside, to, last_zxid, tree, myid);
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&aside);
+    }
+    result
+}
+
+fn write_aside(
+    aside: &Path,
+    to: &Path,
+    last_zxid: i64,
+    tree: &[u8],
+    myid: u64,
+) -> Result<(), Failure> {
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    std::fs::create_dir_all(aside).map_err(|e| io(aside, e))?;
+    let snapshots = aside.join("snapshots");
+    let zxid =
+        u64::try_from(last_zxid).map_err(|_| format!("last zxid {last_zxid} is negative"))?;
+    corral_consensus::import::write_imported_snapshot(
+        &snapshots,
+        zxid,
+        tree,
+        BTreeSet::from([myid]),
+    )
+    .map_err(|e| e.to_string())?;
+    // An empty target directory is replaced; rename cannot replace a directory
+    // elsewhere, and check_target has made sure it holds nothing.
+    if to.exists() {
+        std::fs::remove_dir(to).map_err(|e| io(to, e))?;
+    }
+    std::fs::rename(aside, to).map_err(|e| io(to, e))?;
+    if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+        corral_storage_sync(parent);
+    }
+    Ok(())
+}
+
+/// fsyncs the directory the rename happened in, so the new name survives a crash.
+fn corral_storage_sync(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
