@@ -167,11 +167,12 @@ fn replay_logs(
     loaded.tree.last_zxid = snapshot_zxid;
     let start = snapshot_zxid + 1;
     let files = logs_from(logs, start);
-    if let Some((first, _)) = files.first() {
+    if let Some((first, file)) = files.first() {
         if *first > start && !follows(snapshot_zxid, *first) {
             return Err(ZkDataError::LogsMissing {
+                file: file.clone(),
                 snapshot: snapshot_zxid,
-                first: Some(*first),
+                first: *first,
             });
         }
     }

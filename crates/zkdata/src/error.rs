@@ -66,11 +66,16 @@ pub enum ZkDataError {
         found: i64,
     },
     #[error(
-        "the logs do not reach the snapshot: it ends at zxid {}, the first log after it starts at {}",
+        "{}: gap in the transaction logs: the snapshot ends at zxid {}, this first log after it starts at {} (a log file is missing?)",
+        file.display(),
         hex(*snapshot),
-        first.map_or("nothing".to_string(), hex)
+        hex(*first)
     )]
-    LogsMissing { snapshot: i64, first: Option<i64> },
+    LogsMissing {
+        file: PathBuf,
+        snapshot: i64,
+        first: i64,
+    },
 }
 
 impl ZkDataError {
