@@ -196,3 +196,47 @@ fn check_seal(r: &mut Reader<'_>, bytes: &[u8]) -> Result<(), SnapError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&SNAP_MAGIC.to_be_bytes());
+        b.extend_from_slice(&2i32.to_be_bytes());
+        b.extend_from_slice(&(-1i64).to_be_bytes());
+        b
+    }
+
+    /// Counts and lengths from the file are checked against the bytes left, so a
+    /// few bytes claiming billions of sessions, ACLs or data end in an error at
+    /// once, not in a reservation.
+    #[test]
+    fn claimed_counts_and_lengths_cannot_reserve_memory() {
+        let mut sessions = header();
+        sessions.extend_from_slice(&i32::MAX.to_be_bytes());
+        let mut acls = header();
+        acls.extend_from_slice(&0i32.to_be_bytes());
+        acls.extend_from_slice(&1i32.to_be_bytes());
+        acls.extend_from_slice(&7i64.to_be_bytes());
+        acls.extend_from_slice(&1_000_000_000i32.to_be_bytes());
+        let mut data = header();
+        data.extend_from_slice(&0i32.to_be_bytes());
+        data.extend_from_slice(&0i32.to_be_bytes());
+        data.extend_from_slice(&0i32.to_be_bytes()); // the root's path ""
+        data.extend_from_slice(&i32::MAX.to_be_bytes());
+        for bytes in [sessions, acls, data] {
+            let err = decode(&bytes, &mut |_, _| {}).map(|s| s.tree.nodes.len());
+            assert!(err.is_err(), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_magic_is_refused_at_byte_16() {
+        let mut b = header();
+        b[0] = b'X';
+        let err = decode(&b, &mut |_, _| {}).map(|s| s.tree.nodes.len());
+        assert!(matches!(err, Err(SnapError { offset: 16, .. })), "{err:?}");
+    }
+}
