@@ -7,7 +7,6 @@ Prints one line per measurement; docs/benchmarks.md takes them as they are.
 """
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -22,15 +21,21 @@ import zkimport  # noqa: E402
 import zkwire  # noqa: E402
 
 
+MEASURE = """
+import resource, subprocess, sys
+r = subprocess.run([sys.argv[1], "import", sys.argv[2], "--to", sys.argv[3]])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(r.returncode)
+"""
+
+
 def fill(port, n):
     c = zkwire.ZkConn(servers.HOST, port, timeout_ms=30000, sock_timeout=60.0)
     zkimport.ok(c.create("/bench", b""), "create /bench")
     for i in range(0, n, 1000):
-        for j in range(i, min(n, i + 1000)):
-            c.submit("create", path="/bench/n%07d" % j, data=b"x" * 16)
-        c.drain(0.01)
-        while c.pending:
-            c.read_item(60)
+        xids = [c.submit("create", path="/bench/n%07d" % j, data=b"x" * 16) for j in range(i, min(n, i + 1000))]
+        for x in xids:
+            zkimport.ok(c.wait(x, 60), "create")
     c.close()
 
 
@@ -49,11 +54,13 @@ def main():
     du = subprocess.run(["du", "-sb", os.path.join(data, "version-2")], capture_output=True, text=True)
     print("zookeeper data dir: %s bytes, %d nodes" % (du.stdout.split()[0], n + 5))
     started = time.monotonic()
-    res = zkimport.run_import(data, os.path.join(root, "corral"))
+    # In a child of its own: RUSAGE_CHILDREN here would count the JVM too.
+    res = subprocess.run([sys.executable, "-c", MEASURE, servers.corral_bin(), data, os.path.join(root, "corral")],
+                         capture_output=True, text=True, timeout=3600)
     took = time.monotonic() - started
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    rss = int(res.stderr.strip().splitlines()[-1]) if res.returncode == 0 else 0
     if res.returncode != 0:
-        print(res.stderr)
+        print(res.stdout, res.stderr)
         sys.exit(1)
     print("corral import: %.2f s, peak RSS %d MiB" % (took, rss // 1024))
     print(res.stdout.strip())
