@@ -75,6 +75,8 @@ pub struct Config {
     pub test_fault: Option<corral_consensus::Fault>,
     /// Client TLS: `secureClientPort`, `client.portUnification` and the `ssl.*` keys.
     pub tls: super::tls::TlsSettings,
+    /// Security between the members: `sslQuorum`, `ssl.quorum.*`, `quorum.auth.*`.
+    pub peer_security: super::peer_security::PeerSecurityConfig,
     /// What loading corrected or ignored (as ZooKeeper does, with a warning): logging
     /// is not set up while the file is read, so the server logs these once it is.
     pub warnings: Vec<String>,
@@ -118,6 +120,7 @@ impl Default for Config {
             #[cfg(feature = "test-faults")]
             test_fault: None,
             tls: Default::default(),
+            peer_security: Default::default(),
             warnings: Vec::new(),
         }
     }

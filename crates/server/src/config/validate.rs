@@ -83,6 +83,7 @@ pub(super) fn check(config: &Config, given: &Given) -> Result<(), ConfigError> {
         check_ensemble(config, given)?;
     }
     check_tls(config)?;
+    config.peer_security.check()?;
     check_listeners(config, given)
 }
 
