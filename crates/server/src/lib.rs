@@ -59,7 +59,6 @@ mod quorum;
 mod reaper;
 mod report;
 mod request;
-mod sasl;
 mod session;
 mod start;
 mod state;

@@ -131,6 +131,7 @@ impl PeerSecurityConfig {
     /// Reads the QuorumServer and QuorumLearner sections of the JAAS file when quorum
     /// SASL is enabled.
     pub(super) fn resolve(&mut self, login_config: Option<&Path>) -> Result<(), ConfigError> {
+        self.check_sasl_rules()?;
         if !self.sasl.enabled {
             return Ok(());
         }
@@ -193,9 +194,9 @@ impl PeerSecurityConfig {
         Ok(())
     }
 
-    /// ZooKeeper's rules between the keys (QuorumPeerConfig), and what Corral needs of
-    /// the TLS files.
-    pub(super) fn check(&self) -> Result<(), ConfigError> {
+    /// ZooKeeper's rules between the quorum.auth keys (QuorumPeerConfig), checked
+    /// before the JAAS file is read.
+    fn check_sasl_rules(&self) -> Result<(), ConfigError> {
         let sasl = &self.sasl;
         let rule = |m: String| Err(ConfigError::Rule(m));
         if !sasl.enabled && sasl.server_require {
@@ -213,6 +214,12 @@ impl PeerSecurityConfig {
                 "{LEARNER_REQUIRE} is disabled, so cannot enable {SERVER_REQUIRE}"
             ));
         }
+        Ok(())
+    }
+
+    /// What Corral needs of the quorum's TLS keys.
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
+        let rule = |m: String| Err(ConfigError::Rule(m));
         if !self.tls_needed() {
             return Ok(());
         }
@@ -253,5 +260,64 @@ fn boolean(key: &str, value: &str) -> Result<bool, ConfigError> {
             value: value.into(),
             what: "boolean",
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<(PeerSecurityConfig, TlsSettings), String> {
+        let (mut quorum, mut client) = (PeerSecurityConfig::default(), TlsSettings::default());
+        for (k, v) in pairs {
+            let taken = quorum.set(k, v).map_err(|e| e.to_string())?
+                || client.set(k, v).map_err(|e| e.to_string())?;
+            assert!(taken, "{k} was taken by neither");
+        }
+        quorum.resolve(None).map_err(|e| e.to_string())?;
+        quorum.check().map_err(|e| e.to_string())?;
+        Ok((quorum, client))
+    }
+
+    #[test]
+    fn quorum_and_client_keys_land_in_their_own_settings() {
+        let (quorum, client) = read(&[
+            ("sslQuorum", "true"),
+            ("ssl.quorum.keyStore.location", "/q/key.pem"),
+            ("ssl.quorum.trustStore.location", "/q/ca.pem"),
+            ("ssl.quorum.hostnameVerification", "false"),
+            ("ssl.keyStore.location", "/c/key.pem"),
+        ])
+        .expect("valid");
+        assert!(quorum.ssl_quorum && !quorum.tls.hostname_verification);
+        assert_eq!(
+            quorum.tls.key_store.as_deref(),
+            Some(Path::new("/q/key.pem"))
+        );
+        assert_eq!(client.key_store.as_deref(), Some(Path::new("/c/key.pem")));
+        assert!(client.hostname_verification && client.trust_store.is_none());
+        // QuorumX509Util verifies the connecting member's address by default.
+        assert!(quorum.tls.client_hostname_verification);
+    }
+
+    #[test]
+    fn zookeepers_sasl_rules_hold() {
+        let e = read(&[(SERVER_REQUIRE, "true")]).err().unwrap_or_default();
+        assert!(e.contains(ENABLE_SASL) && e.contains(SERVER_REQUIRE), "{e}");
+        let e = read(&[(ENABLE_SASL, "true"), (SERVER_REQUIRE, "true")])
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains(LEARNER_REQUIRE), "{e}");
+        let e = read(&[(ENABLE_SASL, "true")]).err().unwrap_or_default();
+        assert!(e.contains(LOGIN_CONFIG_KEY), "{e}");
+        assert!(read(&[
+            (ENABLE_SASL, "false"),
+            ("quorum.auth.kerberos.servicePrincipal", "x")
+        ])
+        .is_ok());
+        let e = read(&[("ssl.quorum.ocsp", "true")])
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("ssl.quorum.ocsp"), "{e}");
     }
 }

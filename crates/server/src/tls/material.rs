@@ -252,6 +252,7 @@ fn build(settings: &TlsSettings, dialing: bool) -> Result<Loaded, TlsError> {
             TlsVersion::V1_3 => &rustls::version::TLS13,
         })
         .collect();
+    let identity = key_store(settings, key_path)?;
     let wants_roots = settings.client_auth != ClientAuth::None || dialing;
     let roots = match settings.trust_store.as_deref() {
         Some(trust) if wants_roots => Some(trust_store(settings, trust)?),
@@ -260,7 +261,7 @@ fn build(settings: &TlsSettings, dialing: bool) -> Result<Loaded, TlsError> {
     let parts = Parts {
         provider: provider(settings),
         versions,
-        identity: key_store(settings, key_path)?,
+        identity,
         roots,
     };
     let client = if dialing {
