@@ -255,8 +255,16 @@ async fn read_packet(stream: &mut Secured, after_head: bool) -> Result<(i32, Vec
         Err(_) if len == -1 => 0,
         _ => return Err(format!("a token of {len} bytes (the limit is {MAX_TOKEN})")),
     };
-    let mut token = vec![0; len];
-    stream.read_exact(&mut token).await.map_err(io)?;
+    // Grown as bytes arrive: a peer that announces 4 KiB and sends less gets less.
+    let mut token = Vec::new();
+    (&mut *stream)
+        .take(len as u64)
+        .read_to_end(&mut token)
+        .await
+        .map_err(io)?;
+    if token.len() != len {
+        return Err("the connection closed inside a token".into());
+    }
     Ok((status, token))
 }
 
