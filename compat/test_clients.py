@@ -89,7 +89,7 @@ def zkcli_script(hosts, base):
         "stat %s/gone" % base,
     ])
     assert "Created %s" % base in out, out
-    assert "hello" in out and "world" in out
+    assert "hello" in out and "world" in out, out
     assert re.search(r"dataVersion = 1", out), out
     assert "Created %s/seq-0000000001" % base in out, out
     assert "Created %s/seq-0000000002" % base in out, out
