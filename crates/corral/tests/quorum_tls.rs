@@ -246,3 +246,47 @@ fn new_quorum_key_stores_are_used_without_a_restart_with_reload_on() {
     ensemble.wait_settled();
     runtime().block_on(replicated(&ensemble, "/after-reload"));
 }
+
+/// Rewrites member `i`'s zoo.cfg with `edit` and restarts it.
+fn reconfigure(ensemble: &mut Ensemble, i: usize, edit: impl Fn(&str) -> String) {
+    let cfg = ensemble.members[i].server.dir.join("zoo.cfg");
+    let text = std::fs::read_to_string(&cfg).expect("zoo.cfg");
+    std::fs::write(&cfg, edit(&text)).expect("zoo.cfg");
+    ensemble.kill9(i);
+    ensemble.restart(i);
+    ensemble.wait_settled();
+}
+
+#[test]
+fn a_plaintext_quorum_moves_to_tls_by_rolling_restarts_with_port_unification() {
+    let _turn = serial();
+    let pki = Pki::new("unify");
+    // Step 0: plaintext between the members, each quorum port taking TLS as well.
+    let mut ensemble = Ensemble::configure_each(3, 0, |i| {
+        pki.lines(i, "portUnification=true\n")
+            .replace("sslQuorum=true", "sslQuorum=false")
+    });
+    for i in 0..3 {
+        ensemble.restart(i);
+    }
+    ensemble.wait_settled();
+    runtime().block_on(replicated(&ensemble, "/unified"));
+    // Step 1: one at a time, members dial in TLS; the rest still dial in plaintext.
+    for i in 0..3 {
+        reconfigure(&mut ensemble, i, |t| {
+            t.replace("sslQuorum=false", "sslQuorum=true")
+        });
+        runtime().block_on(replicated(&ensemble, &format!("/tls-dialing-{i}")));
+    }
+    // Step 2: one at a time, quorum ports stop taking plaintext.
+    for i in 0..3 {
+        reconfigure(&mut ensemble, i, |t| {
+            t.replace("portUnification=true\n", "")
+        });
+        runtime().block_on(replicated(&ensemble, &format!("/tls-only-{i}")));
+    }
+    let (local, closed) = plaintext(ensemble.members[0].quorum_port, b"\0\0\0\x03\x08\x01\x02");
+    assert!(closed, "a plaintext peer was not closed");
+    let needle = format!("refused a peer connection from {local}: its first byte 0x00");
+    assert!(logged(&ensemble, 0, &needle), "{}", ensemble.log(0));
+}
