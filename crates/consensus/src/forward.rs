@@ -2,11 +2,12 @@
 //! up, the leader's answers come back, and its sessions' liveness is reported.
 //!
 //! One connection to the leader's peer port, secured by the ensemble's
-//! `PeerSecurity` hook, opened with this server's `Hello` and pipelined after it: requests are written in the order they are handed over
-//! (which keeps each session's writes in its order) and answers are matched to
-//! requests by id. When the connection fails, every request on it fails with it, and
-//! the next request opens a new one, after a backoff that doubles from 50 ms to 2 s
-//! while connecting keeps failing. A client whose write is lost this way sees its
+//! `PeerSecurity` hook, opened with this server's `Hello` and pipelined after it:
+//! requests are written in the order they are handed over (which keeps each
+//! session's writes in its order) and answers are matched to requests by id. When
+//! the connection fails, every request on it fails with it, and the next request
+//! opens a new one, after a backoff that doubles from 50 ms to 2 s while connecting
+//! keeps failing. A client whose write is lost this way sees its
 //! connection close, as with ZooKeeper when the leader changes.
 
 use std::collections::HashMap;

@@ -12,9 +12,9 @@
 //! - `start`: start-up. Recovers the tree and the log, builds the Raft node over them,
 //!   and spawns the peer service, the role watcher and the election driver. Uses
 //!   `handle`, `recovery`, `state_machine`, `log_store`, `peer::serve`,
-//!   `peer::raft_client`, `peer::secure`, `network`, `forward`, `roles`, `election`, `contact`,
-//!   `clock`, `members`, `settings`, `shared_tree`, `observer`, `measure`, `fault`,
-//!   `error`, `types`.
+//!   `peer::raft_client`, `peer::secure`, `network`, `forward`, `roles`, `election`,
+//!   `contact`, `clock`, `members`, `settings`, `shared_tree`, `observer`, `measure`,
+//!   `fault`, `error`, `types`.
 //! - `write`: the write path on any server (`submit`, `propose`, `sync`): appends on
 //!   the leader or forwards to it, then waits for this server's apply. Uses `handle`,
 //!   `append`, `peer::wire`, `measure`, `error`.

@@ -92,13 +92,23 @@ fn quorum_security_mistakes_stop_the_server_naming_the_key() {
             "ssl.quorum.trustStore.location",
         ),
         ("ssl.quorum.keyStore.type=JKS", "ssl.quorum.keyStore.type"),
-        ("ssl.quorum.clientAuth=none\nsslQuorum=true\nssl.quorum.keyStore.location=/k\nssl.quorum.trustStore.location=/t", "ssl.quorum.clientAuth"),
-        ("quorum.auth.learnerRequireSasl=true", "quorum.auth.enableSasl"),
+        (
+            "ssl.quorum.clientAuth=none\nsslQuorum=true\n\
+             ssl.quorum.keyStore.location=/k\nssl.quorum.trustStore.location=/t",
+            "ssl.quorum.clientAuth",
+        ),
+        (
+            "quorum.auth.learnerRequireSasl=true",
+            "quorum.auth.enableSasl",
+        ),
         (
             "quorum.auth.enableSasl=true\nquorum.auth.serverRequireSasl=true",
             "quorum.auth.learnerRequireSasl",
         ),
-        ("quorum.auth.enableSasl=true", "java.security.auth.login.config"),
+        (
+            "quorum.auth.enableSasl=true",
+            "java.security.auth.login.config",
+        ),
         ("sslQuorum=maybe", "sslQuorum"),
     ];
     for (lines, key) in cases {

@@ -69,6 +69,13 @@ impl Guard {
             None
         };
         let sasl = sasl::QuorumAuth::new(&config.sasl).map(Arc::new);
+        if sasl.is_some() {
+            tracing::info!(
+                "quorum SASL: quorum.auth.learnerRequireSasl={}, quorum.auth.serverRequireSasl={}",
+                config.sasl.learner_require,
+                config.sasl.server_require
+            );
+        }
         Ok(Guard { tls, sasl })
     }
 }

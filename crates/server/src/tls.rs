@@ -8,8 +8,8 @@
 //! which `crate::peer_security` uses.
 //!
 //! Imports: `accept` uses `material`, `identity`, `connection` and `state`;
-//! `material` uses `peer` and `config`; `peer` uses `material`'s types and `config`;
-//! `identity` uses nothing of the crate.
+//! `material` uses `peer` and `config`; `peer` uses `config`; `identity` uses nothing
+//! of the crate.
 
 mod accept;
 mod identity;

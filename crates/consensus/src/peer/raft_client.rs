@@ -1,8 +1,9 @@
 //! openraft's side of the peer port: one client per peer, one request and one response
 //! at a time. A client drops its connection on any error and the next RPC reconnects;
 //! openraft's own backoff paces the retries. A new connection is secured by the
-//! ensemble's `PeerSecurity` hook, then starts with this server's `Hello`. A snapshot goes out as a run of chunks, and a batch of entries
-//! too large for one frame goes out a prefix at a time.
+//! ensemble's `PeerSecurity` hook, then starts with this server's `Hello`. A
+//! snapshot goes out as a run of chunks, and a batch of entries too large for one
+//! frame goes out a prefix at a time.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -17,6 +17,7 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::peer::{Identity, Parts};
 use crate::config::{ClientAuth, TlsSettings, TlsVersion};
 
 /// Why the TLS material cannot be used; each names the key whose file is at fault.
@@ -154,9 +155,6 @@ fn settings_error(settings: &TlsSettings, reason: impl std::fmt::Display) -> Tls
     }
 }
 
-/// A certificate chain and its private key.
-pub(super) type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
-
 /// The certificate chain and the private key from one PEM file, as ZooKeeper's PEM
 /// key store holds them.
 fn key_store(settings: &TlsSettings, path: &Path) -> Result<Identity, TlsError> {
@@ -223,14 +221,6 @@ fn provider(settings: &TlsSettings) -> Arc<CryptoProvider> {
         });
     }
     Arc::new(provider)
-}
-
-/// What both ends of a connection are built from.
-pub(super) struct Parts {
-    pub provider: Arc<CryptoProvider>,
-    pub versions: Vec<&'static rustls::SupportedProtocolVersion>,
-    pub identity: Identity,
-    pub roots: Option<Arc<RootCertStore>>,
 }
 
 fn build(settings: &TlsSettings, dialing: bool) -> Result<Loaded, TlsError> {

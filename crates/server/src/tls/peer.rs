@@ -14,12 +14,24 @@ use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{verify_server_name, WebPkiServerVerifier};
+use rustls::crypto::CryptoProvider;
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error, SignatureScheme};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{RootCertStore, SupportedProtocolVersion};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
-use super::material::Parts;
 use crate::config::TlsSettings;
+
+/// A certificate chain and its private key.
+pub(super) type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+/// What both ends of a connection are built from (`super::material` reads them).
+pub(super) struct Parts {
+    pub provider: Arc<CryptoProvider>,
+    pub versions: Vec<&'static SupportedProtocolVersion>,
+    pub identity: Identity,
+    pub roots: Option<Arc<RootCertStore>>,
+}
 
 /// The dialing side's config: this member's certificate, the trust store's verifier.
 pub(super) fn client_config(settings: &TlsSettings, parts: &Parts) -> Result<ClientConfig, String> {
