@@ -290,3 +290,28 @@ fn a_plaintext_quorum_moves_to_tls_by_rolling_restarts_with_port_unification() {
     let needle = format!("refused a peer connection from {local}: its first byte 0x00");
     assert!(logged(&ensemble, 0, &needle), "{}", ensemble.log(0));
 }
+
+#[test]
+fn without_hostname_verification_only_the_chain_is_checked() {
+    let _turn = serial();
+    let pki = Pki::new("nohost");
+    // Member 2's certificate names an address it does not have.
+    pki.ca.issue("member-2", "IP:10.9.9.9", &pki.key_store(2));
+    let mut ensemble = Ensemble::configure_each(3, 0, |i| {
+        pki.lines(i, "ssl.quorum.hostnameVerification=false\n")
+    });
+    for i in 0..3 {
+        ensemble.restart(i);
+    }
+    ensemble.wait_settled();
+    runtime().block_on(replicated(&ensemble, "/any-name"));
+    // A certificate of another CA is still refused.
+    let port = ensemble.members[0].quorum_port;
+    let before = ensemble.log(0).matches("TLS handshake failed").count();
+    let _ = s_client(port, &pki.ca.cert, Some(&pki.dir.join("intruder.pem")));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while ensemble.log(0).matches("TLS handshake failed").count() == before {
+        assert!(std::time::Instant::now() < deadline, "{}", ensemble.log(0));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
