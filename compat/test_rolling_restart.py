@@ -5,10 +5,14 @@ servers are restarted one at a time (a rolling restart, as operators upgrade an 
 A client whose own server goes down sees ConnectionLoss for the requests in flight, with Corral
 as with ZooKeeper; a run that meets one is repeated on a fresh path. Any other failure fails the
 test, and so does a restart that no run overlapped.
+
+Every case runs twice: on a plaintext ensemble, and on one whose members speak TLS to
+each other (sslQuorum=true, issue 15's Done-when 2), where a plaintext peer is refused.
 """
 
 import os
 import shutil
+import socket
 import threading
 import time
 
@@ -20,9 +24,9 @@ from test_clients import ZKCLI, compile_multi_check, kazoo_script, run_multi_che
 RETRYABLE = ("ConnectionLoss", "ConnectionClosed", "connection loss", "SessionMoved")
 
 
-@pytest.fixture(scope="module")
-def ensemble():
-    e = Ensemble(3)
+@pytest.fixture(scope="module", params=["plain", "sslQuorum"])
+def ensemble(request):
+    e = Ensemble(3, ssl_quorum=request.param == "sslQuorum")
     try:
         yield e.start()
     finally:
@@ -87,7 +91,10 @@ def _during_restart(ensemble, run_once, label, pause=2.0):
 
 def test_kazoo_through_rolling_restart(ensemble):
     pytest.importorskip("kazoo.client")
-    passed, retried = _during_restart(ensemble, lambda base: kazoo_script(ensemble.hosts, base), "kazoo")
+    def once(base):
+        kazoo_script(ensemble.hosts, base, servers_restart=True)
+
+    passed, retried = _during_restart(ensemble, once, "kazoo")
     assert passed >= 3, (passed, retried)
 
 
@@ -120,3 +127,27 @@ def test_zkcli_through_rolling_restart(ensemble):
     # enough for whole runs to happen while it is.
     passed, retried = _during_restart(ensemble, once, "zkcli", pause=8.0)
     assert passed >= 1, (passed, retried)
+
+
+def test_quorum_port_takes_only_what_the_ensemble_speaks(ensemble):
+    """On a TLS quorum, a peer that speaks plaintext is closed before a frame is read and
+    named in a warning, and the ensemble keeps its leader; a plain quorum has no TLS."""
+    for m in ensemble.members:
+        assert ("quorum TLS: sslQuorum=true" in m.log()) == ensemble.ssl_quorum, m.myid
+    if not ensemble.ssl_quorum:
+        return
+    for m in ensemble.members:
+        with socket.create_connection(("127.0.0.1", m.quorum_port), timeout=20) as s:
+            local = "%s:%d" % s.getsockname()
+            s.sendall(b"\0\0\0\x03\x08\x01\x02")  # a member's Hello, in plaintext
+            try:
+                answer = s.recv(64)
+            except ConnectionResetError:  # closed with the Hello unread
+                answer = b""
+            assert answer == b"", "a plaintext peer was answered"
+        needle = "refused a peer connection from %s: its first byte 0x00" % local
+        deadline = time.monotonic() + 20
+        while needle not in m.log():
+            assert time.monotonic() < deadline, "no warning %r" % needle
+            time.sleep(0.1)
+    ensemble.wait_settled()

@@ -454,6 +454,21 @@ def test_admin_force_https_without_a_key_store_stops_the_server_naming_the_key()
             f.write("admin.enableServer=true\nadmin.serverPort=%d\nadmin.forceHttps=true\n" % free_port())
         done = subprocess.run([corral_bin(), "server", "--config", cfg], capture_output=True, timeout=30)
         out = (done.stdout + done.stderr).decode()
-        assert done.returncode != 0 and "admin.forceHttps" in out and "ssl.keyStore.location" in out, out
+        assert done.returncode != 0 and "admin.forceHttps" in out and "ssl.quorum.keyStore.location" in out, out
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_admin_server_https_reads_the_quorum_stores_when_they_are_set(pki):
+    """ZooKeeper's Jetty reads ssl.quorum.*: with a quorum key store, that is served."""
+    quorum_store = pki.path("quorum-keystore.pem")
+    with open(quorum_store, "wb") as out:
+        for part in ("bob.crt", "bob.key"):
+            with open(pki.path(part), "rb") as f:
+                out.write(f.read())
+    srv = start_admin(pki, ["admin.forceHttps=true", "ssl.quorum.keyStore.location=%s" % quorum_store,
+                            "ssl.quorum.trustStore.location=%s" % pki.ca])
+    try:
+        assert served_serial(pki, srv.admin_port) == pki.serial(pki.path("bob.crt"))
+    finally:
+        srv.stop()

@@ -1,12 +1,13 @@
 //! A follower's (or observer's) link to the leader: its clients' writes and syncs go
 //! up, the leader's answers come back, and its sessions' liveness is reported.
 //!
-//! One TCP connection to the leader's peer port, opened with this server's `Hello`
-//! and pipelined after it: requests are written in the order they are handed over
-//! (which keeps each session's writes in its order) and answers are matched to
-//! requests by id. When the connection fails, every request on it fails with it, and
-//! the next request opens a new one, after a backoff that doubles from 50 ms to 2 s
-//! while connecting keeps failing. A client whose write is lost this way sees its
+//! One connection to the leader's peer port, secured by the ensemble's
+//! `PeerSecurity` hook, opened with this server's `Hello` and pipelined after it:
+//! requests are written in the order they are handed over (which keeps each
+//! session's writes in its order) and answers are matched to requests by id. When
+//! the connection fails, every request on it fails with it, and the next request
+//! opens a new one, after a backoff that doubles from 50 ms to 2 s while connecting
+//! keeps failing. A client whose write is lost this way sees its
 //! connection close, as with ZooKeeper when the leader changes.
 
 use std::collections::HashMap;
@@ -14,10 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ConsensusError;
+use crate::peer::secure::{dial, PeerSecurity};
 use crate::peer::wire::{encode, hello, read_frame, write_queued, PeerRequest, PeerResponse};
 use crate::peer::wire::{CONNECT_TIMEOUT, MAX_FRAME};
 
@@ -60,6 +61,7 @@ pub(crate) struct Forwarder {
     link: tokio::sync::Mutex<Option<Link>>,
     next_id: std::sync::atomic::AtomicU64,
     backoff: SharedBackoff,
+    security: Arc<dyn PeerSecurity>,
 }
 
 /// Poisoning is ignored: the map is only inserted into, removed from and cleared,
@@ -71,12 +73,13 @@ fn lock(w: &Waiters) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<P
 }
 
 impl Forwarder {
-    pub fn new(from: u64) -> Forwarder {
+    pub fn new(from: u64, security: Arc<dyn PeerSecurity>) -> Forwarder {
         Forwarder {
             from,
             link: Default::default(),
             next_id: Default::default(),
             backoff: Default::default(),
+            security,
         }
     }
 
@@ -142,41 +145,55 @@ impl Forwarder {
                 )));
             }
         }
-        Ok(slot
-            .get_or_insert_with(|| open(self.from, leader, addr.to_string(), self.backoff.clone())))
+        Ok(slot.get_or_insert_with(|| self.open(leader, addr.to_string())))
+    }
+
+    fn open(&self, leader: u64, addr: String) -> Link {
+        let (queue, requests) = mpsc::channel(QUEUE);
+        let waiters: Waiters = Arc::default();
+        let task_waiters = waiters.clone();
+        let (from, retry, security) = (self.from, self.backoff.clone(), self.security.clone());
+        tokio::spawn(async move {
+            let link = LinkTask {
+                from,
+                addr: &addr,
+                security: &*security,
+                retry: &retry,
+            };
+            if let Err(e) = run(link, requests, &task_waiters).await {
+                tracing::info!("link to leader {leader} at {addr} closed: {e}");
+            }
+            // Dropping the senders fails every request still waiting on this link.
+            lock(&task_waiters).clear();
+        });
+        Link {
+            leader,
+            queue,
+            waiters,
+        }
     }
 }
 
-fn open(from: u64, leader: u64, addr: String, retry: SharedBackoff) -> Link {
-    let (queue, requests) = mpsc::channel(QUEUE);
-    let waiters: Waiters = Arc::default();
-    let task_waiters = waiters.clone();
-    tokio::spawn(async move {
-        if let Err(e) = run(from, &addr, requests, &task_waiters, &retry).await {
-            tracing::info!("link to leader {leader} at {addr} closed: {e}");
-        }
-        // Dropping the senders fails every request still waiting on this link.
-        lock(&task_waiters).clear();
-    });
-    Link {
-        leader,
-        queue,
-        waiters,
-    }
+/// What one link's task connects with.
+struct LinkTask<'a> {
+    from: u64,
+    addr: &'a str,
+    security: &'a dyn PeerSecurity,
+    retry: &'a SharedBackoff,
 }
 
 async fn run(
-    from: u64,
-    addr: &str,
+    link: LinkTask<'_>,
     requests: mpsc::Receiver<PeerRequest>,
     waiters: &Waiters,
-    retry: &SharedBackoff,
 ) -> std::io::Result<()> {
-    let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
-        .and_then(|r| r);
-    let stream = match connected {
+    let LinkTask {
+        from,
+        addr,
+        security,
+        retry,
+    } = link;
+    let stream = match dial(security, addr, CONNECT_TIMEOUT).await {
         Ok(s) => {
             *backoff(retry) = Backoff::default();
             s
@@ -188,8 +205,7 @@ async fn run(
             return Err(e);
         }
     };
-    let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    let (rd, mut wr) = tokio::io::split(stream);
     wr.write_all(&encode(&hello(from))?).await?;
     let writer = write_queued(wr, requests);
     let reader = async move {

@@ -12,9 +12,9 @@
 //! - `start`: start-up. Recovers the tree and the log, builds the Raft node over them,
 //!   and spawns the peer service, the role watcher and the election driver. Uses
 //!   `handle`, `recovery`, `state_machine`, `log_store`, `peer::serve`,
-//!   `peer::raft_client`, `network`, `forward`, `roles`, `election`, `contact`,
-//!   `clock`, `members`, `settings`, `shared_tree`, `observer`, `measure`, `fault`,
-//!   `error`, `types`.
+//!   `peer::raft_client`, `peer::secure`, `network`, `forward`, `roles`, `election`,
+//!   `contact`, `clock`, `members`, `settings`, `shared_tree`, `observer`, `measure`,
+//!   `fault`, `error`, `types`.
 //! - `write`: the write path on any server (`submit`, `propose`, `sync`): appends on
 //!   the leader or forwards to it, then waits for this server's apply. Uses `handle`,
 //!   `append`, `peer::wire`, `measure`, `error`.
@@ -23,14 +23,17 @@
 //!   `peer::wire`, `roles`, `state_machine`, `shared_tree`, `members`, `observer`,
 //!   `fault`, `error`.
 //! - `forward`: a follower's pipelined link to the leader for its clients' writes and
-//!   syncs. Uses `peer::wire`, `error`.
+//!   syncs. Uses `peer::wire`, `peer::secure`, `error`.
 //! - `peer` (`peer/mod.rs` holds only its doc, `mod` lines and a re-export): the TCP
 //!   network of an ensemble on the quorum port.
 //!   - `peer::serve`: answers peers (openraft's RPCs and forwarded writes). Uses
-//!     `peer::wire`, `append`, `state_machine`, `contact`, `measure`, `observer`,
+//!     `peer::wire`, `peer::secure`, `append`, `state_machine`, `contact`, `measure`, `observer`,
 //!     `types`.
 //!   - `peer::raft_client`: openraft's side, one client per peer. Uses `peer::wire`,
-//!     `members`, `types`.
+//!     `peer::secure`, `members`, `types`.
+//!   - `peer::secure`: the [`PeerSecurity`] hook every peer connection passes before
+//!     its first frame, and [`Plain`], the hook without quorum security. Uses
+//!     nothing of the crate.
 //!   - `peer::wire`: the frames and messages on the wire, and their limits. Uses
 //!     `error`, `types`.
 //! - `election`: the election driver of an ensemble's voters (when to stand). Uses
@@ -108,6 +111,7 @@ pub use handle::{Consensus, RaftStatus};
 pub use measure::Measure;
 pub use members::{Dialer, Members};
 pub use observer::ApplyObserver;
+pub use peer::{PeerSecurity, PeerStream, Plain, Refusal, Secured};
 pub use roles::{Role, Status};
 pub use settings::{Paths, Timing};
 pub use shared_tree::SharedTree;

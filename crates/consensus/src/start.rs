@@ -20,6 +20,7 @@ use crate::members::Members;
 use crate::network::NoPeers;
 use crate::observer::ApplyObserver;
 use crate::peer::raft_client::TcpPeers;
+use crate::peer::secure::{PeerSecurity, Plain};
 use crate::peer::serve::{serve, PeerService};
 use crate::recovery;
 use crate::roles::{self, Kind, Status};
@@ -45,18 +46,21 @@ impl Consensus {
             kind: Kind::Standalone,
             members,
             peer_listener: None,
+            security: Arc::new(Plain),
         };
         Self::start(how, paths, observer, timing, NoPeers).await
     }
 
     /// Starts one member of an ensemble, a voter or an observer as `members` says;
-    /// peers' RPCs are answered on this member's own address there.
+    /// peers' RPCs are answered on this member's own address there. Every peer
+    /// connection, in and out, passes `security` before its first frame.
     pub async fn start_cluster(
         id: u64,
         members: Members,
         paths: &Paths,
         observer: Arc<dyn ApplyObserver>,
         timing: Timing,
+        security: Arc<dyn PeerSecurity>,
     ) -> Result<Consensus, ConsensusError> {
         let (kind, addr) = match (members.voters.get(&id), members.observers.get(&id)) {
             (Some(a), _) => (Kind::Voter, a.clone()),
@@ -75,8 +79,9 @@ impl Consensus {
             kind,
             members,
             peer_listener: Some(listener),
+            security,
         };
-        let peers = TcpPeers::new(id, how.members.dialer());
+        let peers = TcpPeers::new(id, how.members.dialer(), how.security.clone());
         Self::start(how, paths, observer, timing, peers).await
     }
 
@@ -97,6 +102,7 @@ impl Consensus {
             kind,
             members,
             peer_listener,
+            security,
         } = how;
         let (config, lease) = raft_config(kind, &timing)?;
         let restored = restore(paths, &observer)?;
@@ -120,6 +126,7 @@ impl Consensus {
                 observer: observer.clone(),
                 replicated: Arc::new(Replicated::new()),
                 members: Arc::new(members.ids()),
+                security: security.clone(),
             };
             tokio::spawn(serve(listener, service, stopped.clone()));
         }
@@ -157,7 +164,7 @@ impl Consensus {
             applied: restored.applied,
             id,
             stop_peers: Arc::new(stop_peers),
-            forwarder: Arc::new(Forwarder::new(id)),
+            forwarder: Arc::new(Forwarder::new(id, security)),
             status,
             dialer,
             #[cfg(feature = "test-faults")]
@@ -173,6 +180,7 @@ struct StartAs {
     kind: Kind,
     members: Members,
     peer_listener: Option<tokio::net::TcpListener>,
+    security: Arc<dyn PeerSecurity>,
 }
 
 /// openraft's configuration for a node of this kind, and the leader lease: how long

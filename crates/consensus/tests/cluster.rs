@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corral_consensus::{ApplyObserver, Consensus, Members, Paths, Timing};
+use corral_consensus::{ApplyObserver, Consensus, Members, Paths, Plain, Timing};
 use corral_tree::txn::CreateOp;
 use corral_tree::{DataTree, Event, Txn, TxnOp, TxnResult};
 
@@ -121,7 +121,17 @@ async fn three_voters_elect_replicate_and_fail_over() {
             log_segment_bytes: 64 << 20,
         };
         let (members, timing) = (members.clone(), timing.clone());
-        async move { Consensus::start_cluster(id, members, &paths, Arc::new(Quiet), timing).await }
+        async move {
+            Consensus::start_cluster(
+                id,
+                members,
+                &paths,
+                Arc::new(Quiet),
+                timing,
+                Arc::new(Plain),
+            )
+            .await
+        }
     });
     let mut nodes: Vec<Option<Consensus>> = futures::future::join_all(starts)
         .await

@@ -82,3 +82,85 @@ fn a_missing_jaas_file_or_section_stops_the_server_naming_the_key() {
         "the message does not name the key and the section: {log}"
     );
 }
+
+#[test]
+fn quorum_security_mistakes_stop_the_server_naming_the_key() {
+    let cases = [
+        ("sslQuorum=true", "ssl.quorum.keyStore.location"),
+        (
+            "sslQuorum=true\nssl.quorum.keyStore.location=/k.pem",
+            "ssl.quorum.trustStore.location",
+        ),
+        ("ssl.quorum.keyStore.type=JKS", "ssl.quorum.keyStore.type"),
+        (
+            "ssl.quorum.clientAuth=none\nsslQuorum=true\n\
+             ssl.quorum.keyStore.location=/k\nssl.quorum.trustStore.location=/t",
+            "ssl.quorum.clientAuth",
+        ),
+        (
+            "quorum.auth.learnerRequireSasl=true",
+            "quorum.auth.enableSasl",
+        ),
+        (
+            "quorum.auth.enableSasl=true\nquorum.auth.serverRequireSasl=true",
+            "quorum.auth.learnerRequireSasl",
+        ),
+        (
+            "quorum.auth.enableSasl=true",
+            "java.security.auth.login.config",
+        ),
+        ("sslQuorum=maybe", "sslQuorum"),
+    ];
+    for (lines, key) in cases {
+        let log = refused(lines);
+        assert!(
+            log.contains(key),
+            "{lines:?}: the message does not name {key}: {log}"
+        );
+    }
+}
+
+#[test]
+fn quorum_sasl_needs_both_jaas_sections() {
+    let jaas = std::env::temp_dir().join(format!("corral-jaas-quorum-{}", std::process::id()));
+    std::fs::write(
+        &jaas,
+        "QuorumServer { org.apache.zookeeper.server.auth.DigestLoginModule required user_a=\"b\"; };",
+    )
+    .ok();
+    let log = refused(&format!(
+        "quorum.auth.enableSasl=true\njava.security.auth.login.config={}",
+        jaas.display()
+    ));
+    std::fs::remove_file(&jaas).ok();
+    assert!(
+        log.contains("QuorumLearner") && log.contains("quorum.auth.learner.saslLoginContext"),
+        "the message does not name the missing section: {log}"
+    );
+}
+
+#[test]
+fn an_unreadable_quorum_key_store_stops_an_ensemble_member_naming_the_key() {
+    let mut server = ServerProcess::configure_with(support::free_port(), |data| {
+        std::fs::write(data.join("myid"), "1\n").ok();
+        format!(
+            "dataDir={}\ninitLimit=10\nsyncLimit=5\nserver.1=127.0.0.1:{}:{}\n\
+             server.2=127.0.0.1:{}:{}\n\
+             sslQuorum=true\nssl.quorum.keyStore.location=/nonexistent/member.pem\n\
+             ssl.quorum.trustStore.location=/nonexistent/ca.pem\n",
+            data.display(),
+            support::free_port(),
+            support::free_port(),
+            support::free_port(),
+            support::free_port()
+        )
+    });
+    server.spawn();
+    let status = server.wait_exit();
+    let log = server.log();
+    assert!(status.is_some_and(|s| !s.success()), "not refused: {log}");
+    assert!(
+        log.contains("ssl.quorum.keyStore.location=/nonexistent/member.pem"),
+        "the message does not name the key and file: {log}"
+    );
+}

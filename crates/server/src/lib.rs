@@ -21,7 +21,10 @@
 //!
 //! Layering, top to bottom: a module imports only modules below it.
 //! - `start` (`Server`: start-up and shutdown) imports `listener`, `expiry`,
-//!   `quorum`, `reaper`, `admin`, `ensemble`, `state`, `hub`, `session`, `telemetry`.
+//!   `quorum`, `reaper`, `admin`, `ensemble`, `peer_security`, `state`, `hub`,
+//!   `session`, `telemetry`.
+//! - `peer_security` (TLS and SASL between the members, the consensus crate's
+//!   `PeerSecurity` hook) imports `tls` and `config`, and `corral-sasl`.
 //! - `listener` imports `tls` and `state`; `tls` imports `connection`, `config`,
 //!   `state` and `wire` (it serves plaintext connections of a unified port too).
 //! - `connection` imports `fourletter`, `handshake`, `request`, `hub`, `state`,
@@ -51,11 +54,11 @@ mod fourletter;
 mod handshake;
 mod hub;
 mod listener;
+mod peer_security;
 mod quorum;
 mod reaper;
 mod report;
 mod request;
-mod sasl;
 mod session;
 mod start;
 mod state;

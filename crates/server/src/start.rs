@@ -12,7 +12,7 @@ use crate::hub::Hub;
 use crate::session::SessionIds;
 use crate::state::ServerState;
 use crate::telemetry::Telemetry;
-use crate::{admin, expiry, listener, quorum, reaper, tls};
+use crate::{admin, expiry, listener, peer_security, quorum, reaper, tls};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -71,11 +71,14 @@ impl Server {
         } else {
             None
         };
-        let admin_tls = if config.admin.is_some() && config.admin_https.enabled() {
-            let settings = config.tls.for_admin(config.admin_https);
-            Some(Arc::new(tls::Material::load(&settings)?))
+        let admin_tls = match config.admin_tls() {
+            Some(settings) => Some(Arc::new(tls::Material::load(&settings)?)),
+            None => None,
+        };
+        let peer_security: Arc<dyn corral_consensus::PeerSecurity> = if config.is_ensemble() {
+            Arc::new(peer_security::Guard::new(&config.peer_security)?)
         } else {
-            None
+            Arc::new(corral_consensus::Plain)
         };
         let data_dir_lock = lock_data_dir(&config.data_dir)?;
         let telemetry = Arc::new(Telemetry::new(config.metrics.is_some()));
@@ -83,7 +86,7 @@ impl Server {
         let ensemble = config.is_ensemble();
         // mntr's dbinittime: loading the snapshot and the log.
         let db_init = Instant::now();
-        let consensus = start_consensus(&mut config, hub.clone()).await?;
+        let consensus = start_consensus(&mut config, hub.clone(), peer_security).await?;
         telemetry
             .server_metrics
             .db_init_ms
@@ -185,7 +188,11 @@ async fn bind_client_ports(
 
 /// The consensus node: a member of the ensemble the server.N lines name, or a
 /// standalone node that has loaded its log before the server takes clients.
-async fn start_consensus(config: &mut Config, hub: Arc<Hub>) -> Result<Consensus, ServerError> {
+async fn start_consensus(
+    config: &mut Config,
+    hub: Arc<Hub>,
+    security: Arc<dyn corral_consensus::PeerSecurity>,
+) -> Result<Consensus, ServerError> {
     let paths = Paths {
         snapshots: config.data_dir.join("snapshots"),
         log: config.log_dir().join("log"),
@@ -202,7 +209,8 @@ async fn start_consensus(config: &mut Config, hub: Arc<Hub>) -> Result<Consensus
     if config.is_ensemble() {
         let members = members(config).map_err(ServerError::Ensemble)?;
         let c =
-            Consensus::start_cluster(config.my_id, members, &paths, hub.clone(), timing).await?;
+            Consensus::start_cluster(config.my_id, members, &paths, hub.clone(), timing, security)
+                .await?;
         #[cfg(feature = "test-faults")]
         let c = c.with_fault(config.test_fault.clone());
         let data = ensemble_config(config);

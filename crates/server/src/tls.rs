@@ -3,14 +3,20 @@
 //! config and reads them again when they change; `accept` tells a TLS ClientHello
 //! from plaintext, runs the handshake under `ssl.handshakeDetectionTimeoutMillis` and
 //! gives the connection to `connection`; `identity` turns a client certificate's
-//! subject into the `x509:` id ZooKeeper's X509AuthenticationProvider gives.
+//! subject into the `x509:` id ZooKeeper's X509AuthenticationProvider gives; `peer`
+//! holds what the quorum port adds (the dialing side's config, the name checks),
+//! which `crate::peer_security` uses.
 //!
 //! Imports: `accept` uses `material`, `identity`, `connection` and `state`;
-//! `material` uses `config`; `identity` uses nothing of the crate.
+//! `material` uses `peer` and `config`; `peer` uses `config`; `identity` uses nothing
+//! of the crate.
 
 mod accept;
 mod identity;
 mod material;
+mod peer;
 
 pub use accept::{serve, Port};
+pub use identity::subject_dn;
 pub use material::{Material, TlsError};
+pub use peer::{dialed_name, names_address};

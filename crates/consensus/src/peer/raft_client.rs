@@ -1,10 +1,12 @@
 //! openraft's side of the peer port: one client per peer, one request and one response
 //! at a time. A client drops its connection on any error and the next RPC reconnects;
-//! openraft's own backoff paces the retries. A new connection starts with this
-//! server's `Hello`. A snapshot goes out as a run of chunks, and a batch of entries
-//! too large for one frame goes out a prefix at a time.
+//! openraft's own backoff paces the retries. A new connection is secured by the
+//! ensemble's `PeerSecurity` hook, then starts with this server's `Hello`. A
+//! snapshot goes out as a run of chunks, and a batch of entries too large for one
+//! frame goes out a prefix at a time.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::errors::{RPCError, ReplicationClosed, StreamingError, Unreachable};
@@ -14,8 +16,8 @@ use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotRespon
 use openraft::raft::{TransferLeaderRequest, TransferLeaderResponse};
 use openraft::raft::{VoteRequest, VoteResponse};
 use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::net::TcpStream;
 
+use super::secure::{dial, PeerSecurity, Secured};
 use super::wire::{encode_append, hello, read_frame, write_frame, PeerRequest, PeerResponse};
 use super::wire::{APPEND_BATCH, CONNECT_TIMEOUT, MAX_FRAME, SNAPSHOT_CHUNK};
 use crate::members::Dialer;
@@ -25,16 +27,21 @@ const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Makes a client per peer from the address in its membership entry, or the one the
 /// dialer has for it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct TcpPeers {
     /// This server's id, which its `Hello` names.
     id: u64,
     dialer: Dialer,
+    security: Arc<dyn PeerSecurity>,
 }
 
 impl TcpPeers {
-    pub fn new(id: u64, dialer: Dialer) -> TcpPeers {
-        TcpPeers { id, dialer }
+    pub fn new(id: u64, dialer: Dialer, security: Arc<dyn PeerSecurity>) -> TcpPeers {
+        TcpPeers {
+            id,
+            dialer,
+            security,
+        }
     }
 }
 
@@ -46,6 +53,7 @@ impl RaftNetworkFactory<TypeConfig> for TcpPeers {
             from: self.id,
             target,
             addr: self.dialer.address(target, &node.addr).to_string(),
+            security: self.security.clone(),
             conn: None,
         }
     }
@@ -55,7 +63,8 @@ pub struct TcpPeer {
     from: u64,
     target: u64,
     addr: String,
-    conn: Option<TcpStream>,
+    security: Arc<dyn PeerSecurity>,
+    conn: Option<Secured>,
 }
 
 /// What one call sends: messages to encode one by one as they are written, or a
@@ -88,12 +97,7 @@ impl TcpPeer {
         let attempt = async {
             let fresh = self.conn.is_none();
             if fresh {
-                let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
-                    .await
-                    .map_err(|_| {
-                        std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
-                    })??;
-                let _ = stream.set_nodelay(true);
+                let stream = dial(&*self.security, &self.addr, CONNECT_TIMEOUT).await?;
                 self.conn = Some(stream);
             }
             let Some(stream) = self.conn.as_mut() else {

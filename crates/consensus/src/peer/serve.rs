@@ -1,19 +1,21 @@
 //! The answering side of the peer port: openraft's RPCs in order, and a follower's
-//! pipelined writes and syncs, whose answers may overtake one another.
+//! pipelined writes and syncs, whose answers may overtake one another. Every
+//! connection passes the ensemble's `PeerSecurity` hook first: one it refuses is
+//! closed, with a warning naming the address, before a frame of it is read.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::BufReader;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{BufReader, ReadHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use openraft::raft::AppendEntriesRequest;
 use openraft::EntryPayload;
 
+use super::secure::{PeerSecurity, Refusal, Secured};
 use super::wire::{read_frame, write_queued, PeerRequest, PeerResponse};
 use super::wire::{HELLO_MAX, MAX_FRAME, SNAPSHOT_CHUNK, WIRE_VERSION};
 use crate::append::{append_local, read_index_local};
@@ -40,7 +42,11 @@ pub(crate) struct PeerService {
     /// The configured members' ids: a connection whose `Hello` names another is
     /// closed.
     pub members: Arc<BTreeSet<u64>>,
+    /// What a connection must pass before its first frame is read.
+    pub security: Arc<dyn PeerSecurity>,
 }
+
+type Reader = BufReader<ReadHalf<Secured>>;
 
 /// Answers peers until `stop` turns true.
 pub(crate) async fn serve(
@@ -69,7 +75,15 @@ pub(crate) async fn serve(
 
 async fn serve_one(stream: TcpStream, service: PeerService) -> std::io::Result<()> {
     let peer = stream.peer_addr()?;
-    let (rd, wr) = stream.into_split();
+    let stream = match service.security.accept(stream, peer).await {
+        Ok(secured) => secured,
+        Err(Refusal::Quiet) => return Ok(()),
+        Err(Refusal::Refused(why)) => {
+            tracing::warn!("refused a peer connection from {peer}: {why}");
+            return Ok(());
+        }
+    };
+    let (rd, wr) = tokio::io::split(stream);
     let mut rd = BufReader::new(rd);
     let from = match identify(&mut rd, &service).await {
         Ok(from) => from,
@@ -93,10 +107,7 @@ async fn serve_one(stream: TcpStream, service: PeerService) -> std::io::Result<(
 /// Reads the connection's first frame, which must be a `Hello` of this wire version
 /// from a configured member, and is at most `HELLO_MAX` bytes: before that, nothing a
 /// stranger sends is held. Returns the member's id.
-async fn identify(
-    rd: &mut BufReader<OwnedReadHalf>,
-    service: &PeerService,
-) -> std::io::Result<u64> {
+async fn identify(rd: &mut Reader, service: &PeerService) -> std::io::Result<u64> {
     let refuse = |why: String| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
     match read_frame(rd, HELLO_MAX).await? {
         PeerRequest::Hello { version, .. } if version != WIRE_VERSION => refuse(format!(
@@ -109,7 +120,7 @@ async fn identify(
 }
 
 async fn read_requests(
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut Reader,
     service: &PeerService,
     out: mpsc::Sender<PeerResponse>,
     leader: &mut Option<u64>,
@@ -290,10 +301,7 @@ fn acked(received: std::ops::RangeInclusive<u64>, commit: u64, service: &PeerSer
 }
 
 /// Reads the chunk frames of one snapshot into one buffer.
-async fn receive_snapshot(
-    rd: &mut BufReader<OwnedReadHalf>,
-    total: u64,
-) -> std::io::Result<bytes::Bytes> {
+async fn receive_snapshot(rd: &mut Reader, total: u64) -> std::io::Result<bytes::Bytes> {
     if total > MAX_SNAPSHOT {
         return Err(std::io::Error::other(format!(
             "snapshot of {total} bytes is over the limit"

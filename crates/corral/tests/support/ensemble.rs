@@ -12,6 +12,8 @@ use super::{four, free_port, ServerProcess};
 pub struct Member {
     pub id: u64,
     pub observer: bool,
+    /// The port of its server.N line that peers connect to.
+    pub quorum_port: u16,
     pub server: ServerProcess,
     pub running: bool,
 }
@@ -63,7 +65,7 @@ impl Ensemble {
         let members = ports
             .iter()
             .enumerate()
-            .map(|(i, (client, _, _))| {
+            .map(|(i, (client, quorum, _))| {
                 let observer = i >= voters;
                 let extra = extra(i);
                 let server = ServerProcess::configure_with(*client, |data| {
@@ -77,6 +79,7 @@ impl Ensemble {
                 Member {
                     id: i as u64 + 1,
                     observer,
+                    quorum_port: *quorum,
                     server,
                     running: false,
                 }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 pub mod ensemble;
 pub mod hostile;
+pub mod pki;
 
 /// A free loopback port below the kernel's ephemeral range, so that no client socket
 /// takes it while a killed server waits to be restarted on it.

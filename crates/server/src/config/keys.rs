@@ -91,7 +91,7 @@ impl Config {
             && !given.client_port
             && config.me().and_then(|p| p.client.as_ref()).is_none();
         validate::derive_session_timeouts(&mut config, &given)?;
-        config.sasl.resolve()?;
+        config.resolve_jaas()?;
         if let Some(id) = read_myid(&config.data_dir)? {
             config.my_id = id;
             given.myid_file = true;
@@ -109,9 +109,18 @@ impl Config {
             given.note(&key, &value);
             config.set(&key, &value)?;
         }
-        config.sasl.resolve()?;
+        config.resolve_jaas()?;
         validate::check(&config, &given)?;
         Ok(config)
+    }
+
+    /// Reads the JAAS file's sections: the clients' and, with quorum SASL, the
+    /// members'. A file made for quorum SASL alone need not have the clients'.
+    fn resolve_jaas(&mut self) -> Result<(), ConfigError> {
+        let quorum_only = self.peer_security.sasl.enabled;
+        self.sasl.resolve(quorum_only)?;
+        let login_config = self.sasl.login_config.clone();
+        self.peer_security.resolve(login_config.as_deref())
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
@@ -119,6 +128,7 @@ impl Config {
             || self.sasl.set(key, value)?
             || self.set_http_key(key, value)?
             || self.set_corral_key(key, value)?
+            || self.peer_security.set(key, value)?
             || self.tls.set(key, value)?
         {
             return Ok(());

@@ -55,8 +55,10 @@ impl SaslConfig {
             || (self.enforce_auth && self.enforce_schemes.iter().any(|s| s == "sasl"))
     }
 
-    /// Reads the users from the JAAS file, if one is named.
-    pub fn resolve(&mut self) -> Result<(), ConfigError> {
+    /// Reads the users from the JAAS file, if one is named. With `quorum_only_ok` (quorum
+    /// SASL is on), a file without the clients' section leaves client SASL off, as
+    /// ZooKeeper does, unless `zookeeper.sasl.serverconfig` named the section.
+    pub fn resolve(&mut self, quorum_only_ok: bool) -> Result<(), ConfigError> {
         let Some(path) = &self.login_config else {
             if self.sasl_required() {
                 return Err(ConfigError::Rule(format!(
@@ -76,6 +78,9 @@ impl SaslConfig {
         })?;
         let section = self.section.as_deref().unwrap_or("Server");
         let Some(modules) = parsed.get(section) else {
+            if quorum_only_ok && self.section.is_none() && !self.sasl_required() {
+                return Ok(());
+            }
             return Err(ConfigError::Rule(format!(
                 "{LOGIN_CONFIG_KEY}: {} has no section {section:?} (zookeeper.{SECTION_KEY})",
                 path.display()
@@ -136,18 +141,18 @@ mod tests {
         let text = "Server { org.apache.zookeeper.server.auth.DigestLoginModule required user_bob=\"b\"; };\n\
                     Other { org.apache.zookeeper.server.auth.DigestLoginModule required user_eve=\"e\"; };";
         let mut c = with_file("a", text);
-        assert!(c.resolve().is_ok());
+        assert!(c.resolve(false).is_ok());
         assert_eq!(c.users.get("bob").map(String::as_str), Some("b"));
         let mut c = with_file("b", text);
         assert!(c.set("sasl.serverconfig", "Other").is_ok());
-        assert!(c.resolve().is_ok());
+        assert!(c.resolve(false).is_ok());
         assert_eq!(c.users.keys().collect::<Vec<_>>(), ["eve"]);
     }
 
     #[test]
     fn a_missing_file_or_section_names_the_key() {
         let mut c = with_file("c", "Client { M required a=\"b\"; };");
-        let e = c.resolve().map_err(|e| e.to_string());
+        let e = c.resolve(false).map_err(|e| e.to_string());
         assert!(
             e.as_ref()
                 .is_err_and(|e| e.contains(LOGIN_CONFIG_KEY) && e.contains("Server")),
@@ -158,11 +163,11 @@ mod tests {
             ..SaslConfig::default()
         };
         assert!(c
-            .resolve()
+            .resolve(false)
             .is_err_and(|e| e.to_string().contains(LOGIN_CONFIG_KEY)));
         let mut c = with_file("d", "Server { broken");
         assert!(c
-            .resolve()
+            .resolve(false)
             .is_err_and(|e| e.to_string().contains(LOGIN_CONFIG_KEY)));
     }
 }

@@ -77,6 +77,8 @@ pub struct Config {
     pub test_fault: Option<corral_consensus::Fault>,
     /// Client TLS: `secureClientPort`, `client.portUnification` and the `ssl.*` keys.
     pub tls: super::tls::TlsSettings,
+    /// Security between the members: `sslQuorum`, `ssl.quorum.*`, `quorum.auth.*`.
+    pub peer_security: super::peer_security::PeerSecurityConfig,
     /// What loading corrected or ignored (as ZooKeeper does, with a warning): logging
     /// is not set up while the file is read, so the server logs these once it is.
     pub warnings: Vec<String>,
@@ -121,6 +123,7 @@ impl Default for Config {
             #[cfg(feature = "test-faults")]
             test_fault: None,
             tls: Default::default(),
+            peer_security: Default::default(),
             warnings: Vec::new(),
         }
     }
@@ -136,6 +139,21 @@ impl Config {
     /// This server's own server.N line.
     pub fn me(&self) -> Option<&Peer> {
         self.servers.iter().find(|p| p.id == self.my_id)
+    }
+
+    /// The TLS settings of the AdminServer's HTTPS, when it has any: the
+    /// `ssl.quorum.*` stores as ZooKeeper's Jetty reads them, or the client port's
+    /// `ssl.*` ones when no quorum key store is set (one PEM file serves both).
+    pub fn admin_tls(&self) -> Option<super::tls::TlsSettings> {
+        if self.admin.is_none() || !self.admin_https.enabled() {
+            return None;
+        }
+        let family = if self.peer_security.tls.key_store.is_some() {
+            &self.peer_security.tls
+        } else {
+            &self.tls
+        };
+        Some(family.for_admin(self.admin_https))
     }
 
     /// Where the transaction log lives: dataLogDir, or dataDir when it is unset.

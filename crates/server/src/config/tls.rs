@@ -1,8 +1,10 @@
-//! The client TLS keys of a zoo.cfg (`secureClientPort`, `ssl.*`,
-//! `client.portUnification`, `X509AuthenticationProvider.superUser`), read into
-//! `TlsSettings`. Each value is checked here, so a key rustls cannot honour stops the
-//! server at start naming it; the PEM files themselves are read when the server
-//! starts (see `crate::tls`).
+//! The TLS keys of a zoo.cfg, read into `TlsSettings`: the client port's
+//! (`secureClientPort`, `ssl.*`, `client.portUnification`,
+//! `X509AuthenticationProvider.superUser`), and, through `TlsSettings::quorum` and
+//! `set_store_key`, the same family under `ssl.quorum.` for the quorum port (see
+//! `super::peer_security`). Each value is checked here, so a key rustls cannot honour
+//! stops the server at start naming it; the PEM files themselves are read when the
+//! server starts (see `crate::tls`).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -26,6 +28,9 @@ pub enum TlsVersion {
 
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
+    /// `ssl.` for the client port, `ssl.quorum.` for the quorum port: what every key
+    /// of the family starts with, and what errors name.
+    pub prefix: &'static str,
     pub secure_client_port: Option<u16>,
     /// secureClientPort without any clientPort: ZooKeeper then opens no plaintext port.
     pub secure_only: bool,
@@ -40,7 +45,13 @@ pub struct TlsSettings {
     pub trust_store: Option<PathBuf>,
     pub client_auth: ClientAuth,
     /// `ssl.hostnameVerification`: accepted; a server does not check its clients' names.
+    /// `ssl.quorum.hostnameVerification`: a member checks the certificate of a member
+    /// it connects to against the host it dialed.
     pub hostname_verification: bool,
+    /// `ssl.quorum.clientHostnameVerification` (only read for the quorum, where
+    /// ZooKeeper's default is true): a member checks the certificate of a member that
+    /// connects to it against that member's IP address. Needs hostnameVerification.
+    pub client_hostname_verification: bool,
     /// `ssl.protocol`: `Some(V1_2)` serves TLSv1.2 alone; TLSv1.3 (the default) or
     /// "TLS" serve both.
     pub protocol: Option<TlsVersion>,
@@ -57,6 +68,7 @@ pub struct TlsSettings {
 impl Default for TlsSettings {
     fn default() -> Self {
         TlsSettings {
+            prefix: "ssl.",
             secure_client_port: None,
             secure_only: false,
             secure_client_port_address: None,
@@ -67,6 +79,7 @@ impl Default for TlsSettings {
             // ZooKeeper's default: a client must present a certificate.
             client_auth: ClientAuth::Need,
             hostname_verification: true,
+            client_hostname_verification: false,
             protocol: None,
             enabled_protocols: None,
             cipher_suites: Vec::new(),
@@ -110,6 +123,22 @@ impl TlsSettings {
         }
     }
 
+    /// The settings of the quorum port (`ssl.quorum.*`), with ZooKeeper's
+    /// QuorumX509Util defaults.
+    pub fn quorum() -> TlsSettings {
+        TlsSettings {
+            prefix: "ssl.quorum.",
+            client_hostname_verification: true,
+            ..TlsSettings::default()
+        }
+    }
+
+    /// The full name of the key `name` of this family (`keyStore.location` gives
+    /// `ssl.quorum.keyStore.location` for the quorum).
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
     /// Whether any listener serves TLS, and so the key and trust files are needed.
     pub fn enabled(&self) -> bool {
         self.secure_client_port.is_some() || self.port_unification
@@ -137,13 +166,33 @@ impl TlsSettings {
                     Some(value.parse().map_err(|_| bad(key, value, "address"))?)
             }
             "client.portUnification" => self.port_unification = boolean(key, value)?,
-            "ssl.keyStore.location" => self.key_store = Some(PathBuf::from(value)),
-            "ssl.keyStore.password" => self.key_store_password = Some(value.to_string()),
-            "ssl.trustStore.location" => self.trust_store = Some(PathBuf::from(value)),
+            // ZooKeeper's only provider for TLS clients; others are SASL's business.
+            "ssl.authProvider" if value == "x509" => {}
+            "ssl.authProvider" => return Err(bad(key, value, "ssl.authProvider (only x509)")),
+            "X509AuthenticationProvider.superUser" => {
+                self.x509_super_user = Some(value.to_string())
+            }
+            "serverCnxnFactory" => server_cnxn_factory(key, value)?,
+            _ => return self.set_store_key(key, value),
+        }
+        Ok(true)
+    }
+
+    /// Reads one key of the `ssl.` (or `ssl.quorum.`) family this one's prefix names;
+    /// false if `key` is not one.
+    pub(super) fn set_store_key(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
+        let value = value.trim();
+        let Some(name) = key.strip_prefix(self.prefix) else {
+            return Ok(false);
+        };
+        match name {
+            "keyStore.location" => self.key_store = Some(PathBuf::from(value)),
+            "keyStore.password" => self.key_store_password = Some(value.to_string()),
+            "trustStore.location" => self.trust_store = Some(PathBuf::from(value)),
             // A trust store of PEM certificates has nothing a password opens.
-            "ssl.trustStore.password" => {}
-            "ssl.keyStore.type" | "ssl.trustStore.type" => store_type(key, value)?,
-            "ssl.clientAuth" => {
+            "trustStore.password" => {}
+            "keyStore.type" | "trustStore.type" => store_type(key, value)?,
+            "clientAuth" => {
                 self.client_auth = match value.to_ascii_lowercase().as_str() {
                     "need" | "" => ClientAuth::Need,
                     "want" => ClientAuth::Want,
@@ -151,9 +200,12 @@ impl TlsSettings {
                     _ => return Err(bad(key, value, "client auth (need, want or none)")),
                 }
             }
-            "ssl.hostnameVerification" => self.hostname_verification = boolean(key, value)?,
-            "ssl.protocol" => self.protocol = version(key, value)?,
-            "ssl.enabledProtocols" => {
+            "hostnameVerification" => self.hostname_verification = boolean(key, value)?,
+            "clientHostnameVerification" => {
+                self.client_hostname_verification = boolean(key, value)?
+            }
+            "protocol" => self.protocol = version(key, value)?,
+            "enabledProtocols" => {
                 let mut versions = Vec::new();
                 for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                     match version(key, name)? {
@@ -163,26 +215,19 @@ impl TlsSettings {
                 }
                 self.enabled_protocols = Some(versions);
             }
-            "ssl.ciphersuites" => {
+            "ciphersuites" => {
                 self.cipher_suites = Vec::new();
                 for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                     self.cipher_suites.push(cipher_suite(key, name)?);
                 }
             }
-            "ssl.handshakeDetectionTimeoutMillis" => {
+            "handshakeDetectionTimeoutMillis" => {
                 self.handshake_timeout_ms = value
                     .parse()
                     .ok()
                     .filter(|ms| *ms > 0)
                     .ok_or_else(|| bad(key, value, "positive number of milliseconds"))?
             }
-            // ZooKeeper's only provider for TLS clients; others are SASL's business.
-            "ssl.authProvider" if value == "x509" => {}
-            "ssl.authProvider" => return Err(bad(key, value, "ssl.authProvider (only x509)")),
-            "X509AuthenticationProvider.superUser" => {
-                self.x509_super_user = Some(value.to_string())
-            }
-            "serverCnxnFactory" => server_cnxn_factory(key, value)?,
             _ => return Ok(false),
         }
         Ok(true)

@@ -84,33 +84,34 @@ pub(super) fn check(config: &Config, given: &Given) -> Result<(), ConfigError> {
     }
     check_tls(config)?;
     check_admin_https(config)?;
+    config.peer_security.check()?;
     check_listeners(config, given)
 }
 
-/// HTTPS on the AdminServer needs the key store, and a client certificate check
-/// needs the trust store.
+/// HTTPS on the AdminServer needs a key store, and a client certificate check a
+/// trust store, in the family it reads (see `Config::admin_tls`).
 fn check_admin_https(config: &Config) -> Result<(), ConfigError> {
-    let https = config.admin_https;
-    if config.admin.is_none() || !https.enabled() {
+    let Some(tls) = config.admin_tls() else {
         return Ok(());
-    }
-    let why = if https.force_https {
+    };
+    let why = if config.admin_https.force_https {
         "admin.forceHttps=true"
     } else {
         "admin.portUnification=true"
     };
-    if config.tls.key_store.is_none() {
+    if tls.key_store.is_none() {
         return rule(format!(
-            "{why} but ssl.keyStore.location is not set: the AdminServer serves HTTPS with \
-             the server's PEM certificate chain and key named there"
+            "{why} but neither ssl.quorum.keyStore.location nor ssl.keyStore.location is \
+             set: the AdminServer serves HTTPS with the PEM certificate chain and key named \
+             there"
         ));
     }
-    if https.need_client_auth && config.tls.trust_store.is_none() {
-        return rule(
-            "admin.needClientAuth=true but ssl.trustStore.location is not set: name a PEM \
-             file of the CA certificates the AdminServer checks client certificates against"
-                .into(),
-        );
+    if config.admin_https.need_client_auth && tls.trust_store.is_none() {
+        return rule(format!(
+            "admin.needClientAuth=true but {} is not set: name a PEM file of the CA \
+             certificates the AdminServer checks client certificates against",
+            tls.key("trustStore.location")
+        ));
     }
     Ok(())
 }

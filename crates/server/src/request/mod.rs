@@ -29,8 +29,8 @@ use corral_jute::{ErrorCode, Jute, OpCode};
 use corral_tree::TxnResult;
 
 use crate::hub::ConnCounters;
-use crate::sasl::digest::DigestServer;
 use crate::wire::{ConnId, JuteDyn};
+use corral_sasl::DigestServer;
 
 /// The connection as request handlers see it.
 pub struct Conn {

@@ -1,15 +1,15 @@
 //! The SASL request (opcode 102). ZooKeeper answers it inline, outside the request
 //! pipeline, and so does this module: it runs as soon as the request is read, so
 //! later requests on the connection carry the identity it adds. The mechanism itself
-//! is `crate::sasl::digest`; this module feeds it the client's tokens.
+//! is `corral_sasl::DigestServer`; this module feeds it the client's tokens.
 
 use corral_jute::records::{Id, ReplyHeader, SaslToken};
 use corral_jute::{ErrorCode, Jute};
 
 use super::{Conn, Pending};
-use crate::sasl::digest::{DigestServer, Step};
 use crate::state::ServerState;
 use crate::wire::frame;
+use corral_sasl::{DigestServer, Service, Step};
 
 /// Answers one SASL token. A failed exchange gets AuthFailed (SessionClosedRequireSaslAuth
 /// where SASL is required) and the connection is closed, as ZooKeeper closes it.
@@ -43,10 +43,10 @@ pub fn handle(state: &ServerState, conn: &Conn, xid: i32, body: &[u8]) -> Pendin
     };
     let mut exchange = conn.sasl_exchange();
     if exchange.is_none() {
-        let Some(nonce) = fresh_nonce() else {
+        let Some(nonce) = corral_sasl::fresh_nonce() else {
             return refuse("no OS randomness for a DIGEST-MD5 nonce");
         };
-        *exchange = Some(DigestServer::new(nonce));
+        *exchange = Some(DigestServer::new(Service::CLIENT, nonce));
     }
     let Some(server) = exchange.as_mut() else {
         return refuse("no DIGEST-MD5 exchange");
@@ -83,11 +83,4 @@ pub fn handle(state: &ServerState, conn: &Conn, xid: i32, body: &[u8]) -> Pendin
         token: token.into(),
     };
     Pending::Reply(frame(&header, Some(&reply)))
-}
-
-/// 16 bytes from the OS, in hex: a nonce nobody can predict. None without OS randomness.
-fn fresh_nonce() -> Option<String> {
-    let mut buf = [0u8; 16];
-    getrandom::fill(&mut buf).ok()?;
-    Some(buf.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -1,9 +1,11 @@
-//! The key and trust material of client TLS: PEM files read into a rustls
-//! `ServerConfig`, and read again for the next connection once either file changes
-//! (its modification time or length), so new certificates take effect without a
-//! restart. A connection keeps the config it was accepted with; a reload that fails
-//! (a file half written, a key that does not parse) is logged and the previous
-//! material stays in use until the files are whole again.
+//! The key and trust material of TLS: PEM files read into a rustls `ServerConfig`
+//! (and, for the quorum, a `ClientConfig` too, built by `super::peer`), and read again
+//! for the next connection once either file changes (its modification time or
+//! length), so new certificates take effect without a restart: always on the client
+//! port, with `sslQuorumReloadCertFiles` on the quorum port. A connection keeps the
+//! config it was made with; a reload that fails (a file half written, a key that does
+//! not parse) is logged and the previous material stays in use until the files are
+//! whole again.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -11,10 +13,11 @@ use std::time::SystemTime;
 
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
+use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::peer::{Identity, Parts};
 use crate::config::{ClientAuth, TlsSettings, TlsVersion};
 
 /// Why the TLS material cannot be used; each names the key whose file is at fault.
@@ -22,14 +25,15 @@ use crate::config::{ClientAuth, TlsSettings, TlsVersion};
 pub enum TlsError {
     #[error("{key}={}: {reason}", path.display())]
     File {
-        key: &'static str,
+        key: String,
         path: PathBuf,
         reason: String,
     },
-    #[error("ssl.* settings: {0}")]
-    Rustls(#[from] rustls::Error),
-    #[error("ssl.trustStore.location: {0}")]
-    Verifier(#[from] rustls::server::VerifierBuilderError),
+    #[error("{prefix}* settings: {reason}")]
+    Settings {
+        prefix: &'static str,
+        reason: String,
+    },
 }
 
 /// A file's identity for change detection.
@@ -41,47 +45,77 @@ fn stamp(path: Option<&Path>) -> Stamp {
 }
 
 struct Loaded {
-    config: Arc<ServerConfig>,
+    server: Arc<ServerConfig>,
+    /// The quorum's dialing side; `None` on the client port.
+    client: Option<Arc<ClientConfig>>,
     stamps: (Stamp, Stamp),
 }
 
-/// The current server config, and the settings to build the next one from.
+/// The current configs, and the settings to build the next ones from.
 pub struct Material {
     settings: TlsSettings,
+    /// Whether a `ClientConfig` is built too (the quorum port).
+    dialing: bool,
+    /// Whether changed files are read again.
+    reload: bool,
     loaded: RwLock<Arc<Loaded>>,
 }
 
 impl Material {
-    /// Reads the files once; an error here stops the server at start.
+    /// The client port's material, reloaded when its files change. An error here
+    /// stops the server at start.
     pub fn load(settings: &TlsSettings) -> Result<Material, TlsError> {
-        let loaded = build(settings)?;
+        Material::new(settings, false, true)
+    }
+
+    /// The quorum port's material: both ends of a peer connection, reloaded only
+    /// with `reload` (`sslQuorumReloadCertFiles`).
+    pub fn load_quorum(settings: &TlsSettings, reload: bool) -> Result<Material, TlsError> {
+        Material::new(settings, true, reload)
+    }
+
+    fn new(settings: &TlsSettings, dialing: bool, reload: bool) -> Result<Material, TlsError> {
+        let loaded = build(settings, dialing)?;
         Ok(Material {
             settings: settings.clone(),
+            dialing,
+            reload,
             loaded: RwLock::new(Arc::new(loaded)),
         })
     }
 
-    /// The config for a new connection, read again first if a file has changed.
+    /// The config for a new accepted connection, read again first if a file changed.
     pub fn current(&self) -> Arc<ServerConfig> {
-        let now = self.stamps();
+        self.fresh().server.clone()
+    }
+
+    /// The config for a new connection to a member (quorum material only).
+    pub fn current_client(&self) -> Option<Arc<ClientConfig>> {
+        self.fresh().client.clone()
+    }
+
+    fn fresh(&self) -> Arc<Loaded> {
         let held = self.held();
-        if held.stamps == now {
-            return held.config.clone();
+        if !self.reload || held.stamps == self.stamps() {
+            return held;
         }
-        match build(&self.settings) {
+        match build(&self.settings, self.dialing) {
             Ok(fresh) => {
                 tracing::info!(
-                    "TLS key or trust file changed: new connections use the new material"
+                    "TLS key or trust file changed ({}keyStore.location, {}trustStore.location): \
+                     new connections use the new material",
+                    self.settings.prefix,
+                    self.settings.prefix
                 );
-                let config = fresh.config.clone();
-                *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
-                config
+                let fresh = Arc::new(fresh);
+                *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+                fresh
             }
             Err(e) => {
                 tracing::warn!(
                     "TLS files changed but cannot be used yet, keeping the previous ones: {e}"
                 );
-                held.config.clone()
+                held
             }
         }
     }
@@ -102,68 +136,78 @@ impl Material {
     }
 }
 
-fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|e| TlsError::File {
-        key,
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+fn read(key: &str, path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|e| file_error(key, path, e.to_string()))
 }
 
-fn file_error(key: &'static str, path: &Path, reason: impl Into<String>) -> TlsError {
+fn file_error(key: &str, path: &Path, reason: impl Into<String>) -> TlsError {
     TlsError::File {
-        key,
+        key: key.to_string(),
         path: path.to_path_buf(),
         reason: reason.into(),
     }
 }
 
+fn settings_error(settings: &TlsSettings, reason: impl std::fmt::Display) -> TlsError {
+    TlsError::Settings {
+        prefix: settings.prefix,
+        reason: reason.to_string(),
+    }
+}
+
 /// The certificate chain and the private key from one PEM file, as ZooKeeper's PEM
 /// key store holds them.
-fn key_store(
-    path: &Path,
-    password: Option<&str>,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
-    const KEY: &str = "ssl.keyStore.location";
-    let pem = read(KEY, path)?;
+fn key_store(settings: &TlsSettings, path: &Path) -> Result<Identity, TlsError> {
+    let key_name = settings.key("keyStore.location");
+    let key_name = key_name.as_str();
+    let pem = read(key_name, path)?;
     let text = String::from_utf8_lossy(&pem);
     if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
-        let hint = if password.is_some() {
-            "ssl.keyStore.password is set, but Corral does not decrypt keys"
+        let hint = if settings.key_store_password.is_some() {
+            format!(
+                "{} is set, but Corral does not decrypt keys",
+                settings.key("keyStore.password")
+            )
         } else {
-            "Corral does not decrypt keys"
+            "Corral does not decrypt keys".to_string()
         };
         return Err(file_error(
-            KEY,
+            key_name,
             path,
             format!("the private key is encrypted; {hint}: write it out unencrypted with `openssl pkey -in key.pem -out plain.pem` and keep the file readable by this server only"),
         ));
     }
     let chain = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_error(KEY, path, format!("bad PEM: {e}")))?;
+        .map_err(|e| file_error(key_name, path, format!("bad PEM: {e}")))?;
     if chain.is_empty() {
-        return Err(file_error(KEY, path, "no CERTIFICATE in the file"));
+        return Err(file_error(key_name, path, "no CERTIFICATE in the file"));
     }
-    let key = PrivateKeyDer::from_pem_slice(&pem)
-        .map_err(|e| file_error(KEY, path, format!("no usable PRIVATE KEY in the file: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
+        file_error(
+            key_name,
+            path,
+            format!("no usable PRIVATE KEY in the file: {e}"),
+        )
+    })?;
     Ok((chain, key))
 }
 
-fn trust_store(path: &Path) -> Result<RootCertStore, TlsError> {
-    const KEY: &str = "ssl.trustStore.location";
-    let pem = read(KEY, path)?;
+fn trust_store(settings: &TlsSettings, path: &Path) -> Result<Arc<RootCertStore>, TlsError> {
+    let key_name = settings.key("trustStore.location");
+    let key_name = key_name.as_str();
+    let pem = read(key_name, path)?;
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| file_error(KEY, path, format!("bad PEM: {e}")))?;
+        let cert = cert.map_err(|e| file_error(key_name, path, format!("bad PEM: {e}")))?;
         roots
             .add(cert)
-            .map_err(|e| file_error(KEY, path, format!("unusable CA certificate: {e}")))?;
+            .map_err(|e| file_error(key_name, path, format!("unusable CA certificate: {e}")))?;
     }
     if roots.is_empty() {
-        return Err(file_error(KEY, path, "no CERTIFICATE in the file"));
+        return Err(file_error(key_name, path, "no CERTIFICATE in the file"));
     }
-    Ok(roots)
+    Ok(Arc::new(roots))
 }
 
 /// ring's provider with only the suites `ssl.ciphersuites` names, if it names any.
@@ -179,18 +223,18 @@ fn provider(settings: &TlsSettings) -> Arc<CryptoProvider> {
     Arc::new(provider)
 }
 
-fn build(settings: &TlsSettings) -> Result<Loaded, TlsError> {
+fn build(settings: &TlsSettings, dialing: bool) -> Result<Loaded, TlsError> {
     let stamps = (
         stamp(settings.key_store.as_deref()),
         stamp(settings.trust_store.as_deref()),
     );
     let Some(key_path) = settings.key_store.as_deref() else {
-        // validate::check_tls refuses a TLS listener without a key store.
-        panic!("TLS material built without ssl.keyStore.location");
+        return Err(settings_error(
+            settings,
+            format!("{} is not set", settings.key("keyStore.location")),
+        ));
     };
-    let (chain, key) = key_store(key_path, settings.key_store_password.as_deref())?;
-    let provider = provider(settings);
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = settings
+    let versions = settings
         .versions()
         .iter()
         .map(|v| match v {
@@ -198,26 +242,61 @@ fn build(settings: &TlsSettings) -> Result<Loaded, TlsError> {
             TlsVersion::V1_3 => &rustls::version::TLS13,
         })
         .collect();
-    let builder =
-        ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(&versions)?;
-    let builder = match (settings.client_auth, settings.trust_store.as_deref()) {
+    let identity = key_store(settings, key_path)?;
+    let wants_roots = settings.client_auth != ClientAuth::None || dialing;
+    let roots = match settings.trust_store.as_deref() {
+        Some(trust) if wants_roots => Some(trust_store(settings, trust)?),
+        _ => None,
+    };
+    let parts = Parts {
+        provider: provider(settings),
+        versions,
+        identity,
+        roots,
+    };
+    let client = if dialing {
+        let config = super::peer::client_config(settings, &parts)
+            .map_err(|e| settings_error(settings, e))?;
+        Some(Arc::new(config))
+    } else {
+        None
+    };
+    let server = server_config(settings, parts).map_err(|e| settings_error(settings, e))?;
+    Ok(Loaded {
+        server: Arc::new(server),
+        client,
+        stamps,
+    })
+}
+
+fn server_config(settings: &TlsSettings, parts: Parts) -> Result<ServerConfig, String> {
+    let Parts {
+        provider,
+        versions,
+        identity: (chain, key),
+        roots,
+    } = parts;
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions)
+        .map_err(|e| e.to_string())?;
+    let builder = match (settings.client_auth, roots) {
         (ClientAuth::None, _) | (_, None) => builder.with_no_client_auth(),
-        (auth, Some(trust)) => {
-            let roots = Arc::new(trust_store(trust)?);
+        (auth, Some(roots)) => {
             let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
             let verifier = if auth == ClientAuth::Want {
                 verifier.allow_unauthenticated()
             } else {
                 verifier
             };
-            builder.with_client_cert_verifier(verifier.build()?)
+            let verifier = verifier
+                .build()
+                .map_err(|e| format!("{}: {e}", settings.key("trustStore.location")))?;
+            builder.with_client_cert_verifier(verifier)
         }
     };
-    let config = builder.with_single_cert(chain, key)?;
-    Ok(Loaded {
-        config: Arc::new(config),
-        stamps,
-    })
+    builder
+        .with_single_cert(chain, key)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

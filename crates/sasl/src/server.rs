@@ -1,17 +1,15 @@
-//! The DIGEST-MD5 server (RFC 2831) with ZooKeeper's parameters: protocol "zookeeper",
-//! realm "zk-sasl-md5", qop "auth" only (no integrity or privacy layer), algorithm
-//! md5-sess. Two rounds: an empty client token gets the challenge; the client's digest
-//! response gets `rspauth`, which proves the server knew the password too.
+//! The DIGEST-MD5 server (RFC 2831) with ZooKeeper's parameters: the realm and
+//! digest-uri of its [`Service`] (for clients, realm "zk-sasl-md5" and digest-uri
+//! "zookeeper/zk-sasl-md5"), qop "auth" only (no integrity or privacy layer),
+//! algorithm md5-sess. Two rounds: an empty client token gets the challenge; the
+//! client's digest response gets `rspauth`, which proves the server knew the password
+//! too.
 //!
-//! [`DigestServer`] is a state machine: bytes in, an [`Step`] out. It never sees a
-//! socket; the request layer sends what it returns.
+//! [`DigestServer`] is a state machine: bytes in, a [`Step`] out. It never sees a
+//! socket; its caller sends what it returns.
 
-use md5::{Digest, Md5};
-
-use super::token;
-
-pub const REALM: &str = "zk-sasl-md5";
-pub const DIGEST_URI: &str = "zookeeper/zk-sasl-md5";
+use crate::digest::{same, Keys, Service};
+use crate::token;
 
 /// What to do after one client token.
 #[derive(Debug, PartialEq, Eq)]
@@ -31,14 +29,16 @@ enum State {
 }
 
 pub struct DigestServer {
+    service: Service,
     state: State,
     nonce: String,
 }
 
 impl DigestServer {
     /// `nonce` must be fresh and unpredictable for each exchange.
-    pub fn new(nonce: String) -> DigestServer {
+    pub fn new(service: Service, nonce: String) -> DigestServer {
         DigestServer {
+            service,
             state: State::Start,
             nonce,
         }
@@ -50,19 +50,26 @@ impl DigestServer {
             State::Start if token.is_empty() => {
                 let nonce = self.nonce.clone();
                 let challenge = format!(
-                    "realm=\"{REALM}\",nonce=\"{nonce}\",qop=\"auth\",charset=utf-8,algorithm=md5-sess"
+                    "realm=\"{}\",nonce=\"{nonce}\",qop=\"auth\",charset=utf-8,algorithm=md5-sess",
+                    self.service.realm()
                 );
                 self.state = State::Challenged { nonce };
                 Step::Continue(challenge.into_bytes())
             }
             State::Start => Step::Failure("the first DIGEST-MD5 token must be empty".into()),
-            State::Challenged { nonce } => check_response(token, &nonce, password_of),
+            State::Challenged { nonce } => check_response(self.service, token, &nonce, password_of),
             State::Finished => Step::Failure("the DIGEST-MD5 exchange is already over".into()),
         }
     }
 }
 
-fn check_response(token: &[u8], nonce: &str, password_of: impl Fn(&str) -> Option<String>) -> Step {
+fn check_response(
+    service: Service,
+    token: &[u8],
+    nonce: &str,
+    password_of: impl Fn(&str) -> Option<String>,
+) -> Step {
+    let (realm_wanted, uri_wanted) = (service.realm(), service.digest_uri());
     let d = match token::parse(token) {
         Ok(d) => d,
         Err(e) => return Step::Failure(format!("unreadable DIGEST-MD5 response: {e}")),
@@ -71,8 +78,8 @@ fn check_response(token: &[u8], nonce: &str, password_of: impl Fn(&str) -> Optio
     let checked = (|| {
         let user = field("username")?;
         let realm = d.get("realm").unwrap_or("");
-        if !realm.is_empty() && realm != REALM {
-            return Err(format!("realm {realm:?} is not {REALM:?}"));
+        if !realm.is_empty() && realm != realm_wanted {
+            return Err(format!("realm {realm:?} is not {realm_wanted:?}"));
         }
         if field("nonce")? != nonce {
             return Err("the nonce is not the one sent".into());
@@ -87,8 +94,8 @@ fn check_response(token: &[u8], nonce: &str, password_of: impl Fn(&str) -> Optio
             return Err(format!("qop {qop:?} was not offered"));
         }
         let uri = field("digest-uri")?;
-        if uri != DIGEST_URI {
-            return Err(format!("digest-uri {uri:?} is not {DIGEST_URI:?}"));
+        if uri != uri_wanted {
+            return Err(format!("digest-uri {uri:?} is not {uri_wanted:?}"));
         }
         // The Java client names itself as the authorization id too; another name
         // would be a request to act as someone else, which DIGEST-MD5 users may not.
@@ -108,6 +115,7 @@ fn check_response(token: &[u8], nonce: &str, password_of: impl Fn(&str) -> Optio
             cnonce,
             authzid,
             nc,
+            digest_uri: uri,
         };
         if !same(
             key.response("AUTHENTICATE:").as_bytes(),
@@ -126,64 +134,6 @@ fn check_response(token: &[u8], nonce: &str, password_of: impl Fn(&str) -> Optio
     }
 }
 
-/// What the response digest is computed from.
-struct Keys<'a> {
-    user: &'a str,
-    realm: &'a str,
-    password: &'a str,
-    nonce: &'a str,
-    cnonce: &'a str,
-    authzid: Option<&'a str>,
-    nc: &'a str,
-}
-
-impl Keys<'_> {
-    /// RFC 2831 2.1.2.1 with qop=auth: `a2_prefix` is "AUTHENTICATE:" for the
-    /// client's response and ":" for the server's rspauth.
-    fn response(&self, a2_prefix: &str) -> String {
-        let mut secret = Md5::new();
-        secret.update(credential_bytes(self.user));
-        secret.update(b":");
-        secret.update(credential_bytes(self.realm));
-        secret.update(b":");
-        secret.update(credential_bytes(self.password));
-        let mut a1 = Md5::new();
-        a1.update(secret.finalize());
-        a1.update(format!(":{}:{}", self.nonce, self.cnonce));
-        if let Some(authzid) = self.authzid {
-            a1.update(format!(":{authzid}"));
-        }
-        let a2 = hex(&Md5::digest(format!("{a2_prefix}{DIGEST_URI}")));
-        let kd = format!(
-            "{}:{}:{}:{}:auth:{a2}",
-            hex(&a1.finalize()),
-            self.nonce,
-            self.nc,
-            self.cnonce
-        );
-        hex(&Md5::digest(kd))
-    }
-}
-
-/// With charset=utf-8, a name or password whose characters all fit ISO 8859-1 is
-/// hashed in ISO 8859-1 (RFC 2831 2.1.2.1), as the Java client does.
-fn credential_bytes(s: &str) -> Vec<u8> {
-    if s.chars().all(|c| (c as u32) < 256) {
-        s.chars().map(|c| c as u32 as u8).collect()
-    } else {
-        s.as_bytes().to_vec()
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Compares in time that does not depend on where the inputs differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,42 +144,29 @@ mod tests {
 
     /// A client's answer, computed the way RFC 2831's client does it.
     fn client_response(nonce: &str, password: &str) -> Vec<u8> {
+        let uri = Service::CLIENT.digest_uri();
         let key = Keys {
             user: "bob",
-            realm: REALM,
+            realm: Service::CLIENT.realm(),
             password,
             nonce,
             cnonce: "c1",
             authzid: None,
             nc: "00000001",
+            digest_uri: &uri,
         };
         format!(
-            "charset=utf-8,username=\"bob\",realm=\"{REALM}\",nonce=\"{nonce}\",nc=00000001,\
-             cnonce=\"c1\",digest-uri=\"{DIGEST_URI}\",maxbuf=65536,response={},qop=auth",
+            "charset=utf-8,username=\"bob\",realm=\"{}\",nonce=\"{nonce}\",nc=00000001,\
+             cnonce=\"c1\",digest-uri=\"{uri}\",maxbuf=65536,response={},qop=auth",
+            Service::CLIENT.realm(),
             key.response("AUTHENTICATE:")
         )
         .into_bytes()
     }
 
     #[test]
-    fn rfc_2831_example_digest() {
-        // RFC 2831 section 4's example, for imap with qop=auth; the same formula.
-        let mut secret = Md5::new();
-        secret.update(b"chris:elwood.innosoft.com:secret");
-        let mut a1 = Md5::new();
-        a1.update(secret.finalize());
-        a1.update(b":OA6MG9tEQGm2hh:OA6MHXh6VqTrRk");
-        let a2 = hex(&Md5::digest(b"AUTHENTICATE:imap/elwood.innosoft.com"));
-        let kd = format!(
-            "{}:OA6MG9tEQGm2hh:00000001:OA6MHXh6VqTrRk:auth:{a2}",
-            hex(&a1.finalize())
-        );
-        assert_eq!(hex(&Md5::digest(kd)), "d388dad90d4bbd760a152321f2143af7");
-    }
-
-    #[test]
     fn right_password_succeeds_with_rspauth() {
-        let mut server = DigestServer::new("n0nce".into());
+        let mut server = DigestServer::new(Service::CLIENT, "n0nce".into());
         let Step::Continue(challenge) = server.step(b"", users) else {
             panic!("no challenge");
         };
@@ -258,12 +195,12 @@ mod tests {
             b"".to_vec(),
         ];
         for token in cases {
-            let mut server = DigestServer::new("n0nce".into());
+            let mut server = DigestServer::new(Service::CLIENT, "n0nce".into());
             let _ = server.step(b"", users);
             let step = server.step(&token, users);
             assert!(matches!(step, Step::Failure(_)), "{step:?}");
         }
-        let mut server = DigestServer::new("n0nce".into());
+        let mut server = DigestServer::new(Service::CLIENT, "n0nce".into());
         assert!(matches!(server.step(b"x", users), Step::Failure(_)));
     }
 
