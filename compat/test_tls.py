@@ -472,3 +472,65 @@ def test_admin_server_https_reads_the_quorum_stores_when_they_are_set(pki):
         assert served_serial(pki, srv.admin_port) == pki.serial(pki.path("bob.crt"))
     finally:
         srv.stop()
+
+
+def pkcs12_stores(pki, tool):
+    """A PKCS#12 key store (the server's certificate and key) and trust store (the CA),
+    made by `tool`: openssl 3's defaults (PBES2/AES), openssl -legacy (3DES/RC2), or
+    Java's keytool."""
+    key_p12, trust_p12 = pki.path("server-%s.p12" % tool), pki.path("trust-%s.p12" % tool)
+    for f in (key_p12, trust_p12):
+        if os.path.exists(f):
+            os.remove(f)
+    legacy = ["-legacy"] if tool == "legacy" else []
+    openssl("pkcs12", "-export", *legacy, "-in", pki.path("server.crt"), "-inkey", pki.path("server.key"),
+            "-certfile", pki.ca, "-name", "server", "-passout", "pass:storepw", "-out", key_p12)
+    if tool == "keytool":
+        # keytool's own trust store: the CA as a trusted-certificate entry.
+        subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", pki.ca,
+                        "-keystore", trust_p12, "-storetype", "PKCS12", "-storepass", "storepw"],
+                       check=True, capture_output=True)
+    else:
+        openssl("pkcs12", "-export", *legacy, "-nokeys", "-in", pki.ca, "-passout", "pass:storepw",
+                "-out", trust_p12)
+    return key_p12, trust_p12
+
+
+@pytest.mark.parametrize("tool", ["openssl", "legacy", "keytool"])
+def test_pkcs12_key_and_trust_stores_serve_tls(pki, tool):
+    if tool == "keytool" and not shutil.which("keytool"):
+        pytest.skip("keytool (Java) is not installed")
+    key_p12, trust_p12 = pkcs12_stores(pki, tool)
+    sport = free_port()
+    srv = start(pki, ["secureClientPort=%d" % sport, "ssl.clientAuth=need",
+                      "ssl.keyStore.location=%s" % key_p12, "ssl.keyStore.type=PKCS12",
+                      "ssl.keyStore.password=storepw", "ssl.trustStore.location=%s" % trust_p12,
+                      "ssl.trustStore.type=PKCS12", "ssl.trustStore.password=storepw"])
+    try:
+        assert served_serial(pki, sport) == pki.serial(pki.path("server.crt"))
+        zk = kazoo(pki, sport, "alice")
+        try:
+            zk.create("/pkcs12-" + tool, b"x")
+            assert zk.get("/pkcs12-" + tool)[0] == b"x"
+        finally:
+            zk.stop()
+            zk.close()
+    finally:
+        srv.stop()
+
+
+def test_a_wrong_pkcs12_password_stops_the_server_naming_the_store(pki):
+    key_p12, _ = pkcs12_stores(pki, "openssl")
+    work = tempfile.mkdtemp(prefix="corral-tls-p12-")
+    try:
+        cfg = os.path.join(work, "zoo.cfg")
+        with open(cfg, "w") as f:
+            f.write(zoo_cfg(free_port(), os.path.join(work, "data")))
+            # No type given: the .p12 name makes it PKCS12, as in ZooKeeper.
+            f.write("secureClientPort=%d\nssl.keyStore.location=%s\nssl.keyStore.password=wrong\n"
+                    "ssl.clientAuth=none\n" % (free_port(), key_p12))
+        done = subprocess.run([corral_bin(), "server", "--config", cfg], capture_output=True, timeout=30)
+        out = (done.stdout + done.stderr).decode()
+        assert done.returncode != 0 and "ssl.keyStore.location" in out and "password" in out, out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -23,4 +23,4 @@ pub use error::ConfigError;
 pub use peer_security::{PeerSecurityConfig, QuorumSasl};
 pub use sasl::SaslConfig;
 pub use settings::{Config, LogFormat, Peer};
-pub use tls::{AdminHttps, ClientAuth, TlsSettings, TlsVersion, CIPHER_SUITES};
+pub use tls::{AdminHttps, ClientAuth, StoreType, TlsSettings, TlsVersion, CIPHER_SUITES};

@@ -19,6 +19,29 @@ pub enum ClientAuth {
     None,
 }
 
+/// `ssl.keyStore.type` / `ssl.trustStore.type`: how a store file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreType {
+    Pem,
+    Pkcs12,
+}
+
+impl StoreType {
+    /// The type given, or as ZooKeeper's KeyStoreFileType guesses it from the file's
+    /// name (`.p12`, `.pfx`); PEM otherwise.
+    pub fn of(given: Option<StoreType>, path: &std::path::Path) -> StoreType {
+        let by_name = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match (given, by_name.as_deref()) {
+            (Some(t), _) => t,
+            (None, Some("p12" | "pfx")) => StoreType::Pkcs12,
+            (None, _) => StoreType::Pem,
+        }
+    }
+}
+
 /// A TLS version rustls speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsVersion {
@@ -41,8 +64,13 @@ pub struct TlsSettings {
     /// `ssl.keyStore.location`: one PEM file with the certificate chain and the key.
     pub key_store: Option<PathBuf>,
     pub key_store_password: Option<String>,
+    /// `ssl.keyStore.type`; unset, the file's name decides (see `StoreType::of`).
+    pub key_store_type: Option<StoreType>,
     /// `ssl.trustStore.location`: PEM CA certificates that sign client certificates.
     pub trust_store: Option<PathBuf>,
+    /// `ssl.trustStore.password`: opens a PKCS#12 trust store.
+    pub trust_store_password: Option<String>,
+    pub trust_store_type: Option<StoreType>,
     pub client_auth: ClientAuth,
     /// `ssl.hostnameVerification`: accepted; a server does not check its clients' names.
     /// `ssl.quorum.hostnameVerification`: a member checks the certificate of a member
@@ -75,6 +103,9 @@ impl Default for TlsSettings {
             port_unification: false,
             key_store: None,
             key_store_password: None,
+            key_store_type: None,
+            trust_store_password: None,
+            trust_store_type: None,
             trust_store: None,
             // ZooKeeper's default: a client must present a certificate.
             client_auth: ClientAuth::Need,
@@ -189,9 +220,9 @@ impl TlsSettings {
             "keyStore.location" => self.key_store = Some(PathBuf::from(value)),
             "keyStore.password" => self.key_store_password = Some(value.to_string()),
             "trustStore.location" => self.trust_store = Some(PathBuf::from(value)),
-            // A trust store of PEM certificates has nothing a password opens.
-            "trustStore.password" => {}
-            "keyStore.type" | "trustStore.type" => store_type(key, value)?,
+            "trustStore.password" => self.trust_store_password = Some(value.to_string()),
+            "keyStore.type" => self.key_store_type = store_type(key, value)?,
+            "trustStore.type" => self.trust_store_type = store_type(key, value)?,
             "clientAuth" => {
                 self.client_auth = match value.to_ascii_lowercase().as_str() {
                     "need" | "" => ClientAuth::Need,
@@ -263,16 +294,19 @@ fn server_cnxn_factory(key: &str, value: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// PEM is read; a Java store gets the command that turns it into PEM.
-fn store_type(key: &str, value: &str) -> Result<(), ConfigError> {
+/// PEM and PKCS12 are read; JKS and BCFKS get the command that turns them into
+/// PKCS12.
+fn store_type(key: &str, value: &str) -> Result<Option<StoreType>, ConfigError> {
     match value.to_ascii_uppercase().as_str() {
-        "PEM" | "" => Ok(()),
-        "JKS" | "PKCS12" | "P12" | "BCFKS" => Err(ConfigError::Rule(format!(
-            "{key}={value}: Corral reads PEM files only; convert the store and set {key}=PEM:\n  \
-             keytool -importkeystore -srckeystore store.jks -destkeystore store.p12 -deststoretype PKCS12\n  \
-             openssl pkcs12 -in store.p12 -nodes -out store.pem   (certificate chain and key in one file)"
+        "" => Ok(None),
+        "PEM" => Ok(Some(StoreType::Pem)),
+        "PKCS12" => Ok(Some(StoreType::Pkcs12)),
+        "JKS" | "BCFKS" => Err(ConfigError::Rule(format!(
+            "{key}={value}: Corral reads PEM and PKCS12 stores; convert the store and set \
+             {key}=PKCS12:\n  \
+             keytool -importkeystore -srckeystore store.jks -destkeystore store.p12 -deststoretype PKCS12"
         ))),
-        _ => Err(bad(key, value, "store type (PEM)")),
+        _ => Err(bad(key, value, "store type (PEM or PKCS12)")),
     }
 }
 
@@ -377,20 +411,28 @@ mod tests {
     }
 
     #[test]
-    fn java_stores_are_refused_with_the_conversion_commands() {
+    fn jks_is_refused_with_the_conversion_command_and_pkcs12_is_read() {
         for (key, value) in [
             ("ssl.keyStore.type", "JKS"),
-            ("ssl.trustStore.type", "PKCS12"),
+            ("ssl.trustStore.type", "BCFKS"),
         ] {
             let e = refused(key, value);
             assert!(
-                e.contains(key)
-                    && e.contains("keytool -importkeystore")
-                    && e.contains("openssl pkcs12 -in"),
+                e.contains(key) && e.contains("keytool -importkeystore"),
                 "{e}"
             );
         }
-        assert!(set(&[("ssl.keyStore.type", "pem")]).is_ok());
+        let t = set(&[
+            ("ssl.keyStore.type", "pem"),
+            ("ssl.trustStore.type", "pkcs12"),
+        ]);
+        let types = t.map(|t| (t.key_store_type, t.trust_store_type));
+        assert_eq!(types, Ok((Some(StoreType::Pem), Some(StoreType::Pkcs12))));
+        let p12 = std::path::Path::new("/etc/zk/server.P12");
+        assert_eq!(StoreType::of(None, p12), StoreType::Pkcs12);
+        assert_eq!(StoreType::of(Some(StoreType::Pem), p12), StoreType::Pem);
+        let pem = std::path::Path::new("/etc/zk/keystore.pem");
+        assert_eq!(StoreType::of(None, pem), StoreType::Pem);
     }
 
     #[test]

@@ -18,7 +18,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::peer::{Identity, Parts};
-use crate::config::{ClientAuth, TlsSettings, TlsVersion};
+use super::pkcs12;
+use crate::config::{ClientAuth, StoreType, TlsSettings, TlsVersion};
 
 /// Why the TLS material cannot be used; each names the key whose file is at fault.
 #[derive(Debug, thiserror::Error)]
@@ -156,11 +157,15 @@ fn settings_error(settings: &TlsSettings, reason: impl std::fmt::Display) -> Tls
 }
 
 /// The certificate chain and the private key from one PEM file, as ZooKeeper's PEM
-/// key store holds them.
+/// key store holds them, or from a PKCS#12 store.
 fn key_store(settings: &TlsSettings, path: &Path) -> Result<Identity, TlsError> {
     let key_name = settings.key("keyStore.location");
     let key_name = key_name.as_str();
     let pem = read(key_name, path)?;
+    if StoreType::of(settings.key_store_type, path) == StoreType::Pkcs12 {
+        let password = settings.key_store_password.as_deref().unwrap_or("");
+        return pkcs12::key_and_chain(&pem, password).map_err(|e| file_error(key_name, path, e));
+    }
     let text = String::from_utf8_lossy(&pem);
     if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
         let hint = if settings.key_store_password.is_some() {
@@ -197,9 +202,16 @@ fn trust_store(settings: &TlsSettings, path: &Path) -> Result<Arc<RootCertStore>
     let key_name = settings.key("trustStore.location");
     let key_name = key_name.as_str();
     let pem = read(key_name, path)?;
+    let certs = if StoreType::of(settings.trust_store_type, path) == StoreType::Pkcs12 {
+        let password = settings.trust_store_password.as_deref().unwrap_or("");
+        pkcs12::certificates(&pem, password).map_err(|e| file_error(key_name, path, e))?
+    } else {
+        CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| file_error(key_name, path, format!("bad PEM: {e}")))?
+    };
     let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| file_error(key_name, path, format!("bad PEM: {e}")))?;
+    for cert in certs {
         roots
             .add(cert)
             .map_err(|e| file_error(key_name, path, format!("unusable CA certificate: {e}")))?;
