@@ -67,6 +67,9 @@ def test_import_serves_the_tree_zookeeper_serves(zk_data):
     res = zkimport.run_import(data, target)
     assert res.returncode == 0, res.stderr
     assert "sessions" in res.stdout and "last zxid 0x%x" % last_zxid in res.stdout, res.stdout
+    # ZooKeeper's digest, as its DigestCalculator computes it, matches ours once the
+    # replay reaches the digest's zxid.
+    assert "digest at zxid 0x" in res.stdout and "matches the replayed tree" in res.stdout, res.stdout
     corral = zkimport.start_corral_on(target, servers.free_port())
     zk = zkimport.start_zookeeper_on(zk_copy, servers.free_port(), ["snapCount=600"], ZK_FLAGS)
     try:

@@ -133,6 +133,7 @@ struct Summary {
     snapshot: PathBuf,
     logs: usize,
     txns: u64,
+    digest: Option<corral_zkdata::DigestCheck>,
 }
 
 impl Summary {
@@ -146,6 +147,7 @@ impl Summary {
             snapshot: l.snapshot.clone(),
             logs: l.logs.len(),
             txns: l.txns,
+            digest: l.digest_check,
         }
     }
 
@@ -161,6 +163,20 @@ impl Summary {
             self.logs,
             hex(self.last_zxid)
         );
+        match self.digest {
+            Some(d) if d.matches() => println!(
+                "the snapshot's digest at zxid {} matches the replayed tree ({:x})",
+                hex(d.zxid),
+                d.computed
+            ),
+            Some(d) => println!(
+                "the snapshot's digest at zxid {} does NOT match the replayed tree ({:x}, stored {:x})",
+                hex(d.zxid),
+                d.computed,
+                d.stored
+            ),
+            None => println!("the snapshot's digest was not checked (none, or its zxid was never reached)"),
+        }
     }
 }
 
