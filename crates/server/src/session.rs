@@ -163,19 +163,12 @@ impl SessionIds {
     }
 }
 
-pub fn new_password() -> Bytes {
-    let mut buf = [0u8; 16];
-    if getrandom::fill(&mut buf).is_err() {
-        // No OS randomness: fall back to the clock, which is still unguessable enough
-        // not to collide, and say so.
-        tracing::warn!("no OS randomness for a session password; using the clock");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        buf.copy_from_slice(&nanos.to_le_bytes());
-    }
-    Bytes::copy_from_slice(&buf)
+/// A new session's password: the one ZooKeeper would give the same id
+/// (`ZooKeeperServer.generatePasswd`), so a session made here reconnects to
+/// ZooKeeper after `corral export`, and one made there to Corral after import.
+/// Like ZooKeeper's, it follows from the id (docs/decisions.md says what that means).
+pub fn new_password(session_id: i64) -> Bytes {
+    Bytes::copy_from_slice(&corral_zkdata::password::session_password(session_id))
 }
 
 #[cfg(test)]
