@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use corral_tree::acl::AuthSchemes;
 use corral_tree::DataTree;
 
 use crate::error::ConsensusError;
@@ -17,9 +18,14 @@ pub struct Stopped {
 }
 
 /// Recovers the tree in `snap_dir` and `log_dir` (a data directory's `snapshots/`
-/// and `log/`). Extended types are on: the log holds only what was accepted.
-pub fn recover_stopped(snap_dir: &Path, log_dir: &Path) -> Result<Stopped, ConsensusError> {
-    let recovered = recover(snap_dir, log_dir, true, Default::default(), None)?;
+/// and `log/`), judging ACLs by `schemes` as the server did. Extended types are on:
+/// the log holds only what was accepted.
+pub fn recover_stopped(
+    snap_dir: &Path,
+    log_dir: &Path,
+    schemes: AuthSchemes,
+) -> Result<Stopped, ConsensusError> {
+    let recovered = recover(snap_dir, log_dir, true, schemes, None)?;
     Ok(Stopped {
         applied_index: recovered.applied.map_or(0, |a| a.index),
         tree: recovered.tree,

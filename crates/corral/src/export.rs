@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use corral_tree::acl::AuthSchemes;
 use corral_tree::DataTree;
 use corral_zkdata::error::hex;
 use corral_zkdata::password::session_password;
@@ -33,6 +34,11 @@ pub struct ExportArgs {
     /// Corral's dataLogDir, when its log is kept apart (the folder holding log/).
     #[arg(long)]
     log_dir: Option<PathBuf>,
+    /// The server's zoo.cfg: the log after the last snapshot is replayed with its ACL
+    /// providers (x509 with TLS, sasl with SASL users), as the server applied it, and
+    /// its dataLogDir is used when --log-dir is not given.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 pub fn run(args: ExportArgs) -> ExitCode {
@@ -46,10 +52,26 @@ pub fn run(args: ExportArgs) -> ExitCode {
     }
 }
 
+/// The ACL providers the server ran with, and its dataLogDir, from its zoo.cfg.
+fn server_settings(args: &ExportArgs) -> Result<(AuthSchemes, Option<PathBuf>), Failure> {
+    let Some(path) = &args.config else {
+        return Ok((AuthSchemes::default(), None));
+    };
+    let config = corral_server::Config::load(path)
+        .map_err(|e| format!("{}: invalid configuration: {e}", path.display()))?;
+    let schemes = AuthSchemes {
+        x509: config.tls.enabled(),
+        sasl: !config.sasl.users.is_empty(),
+    };
+    Ok((schemes, Some(config.log_dir().to_path_buf())))
+}
+
 fn export(args: &ExportArgs) -> Result<(), Failure> {
     let data = &args.corral_data_dir;
+    let (schemes, config_log_dir) = server_settings(args)?;
     let snapshots = data.join("snapshots");
-    let log = args.log_dir.as_deref().unwrap_or(data).join("log");
+    let log_dir = args.log_dir.clone().or(config_log_dir);
+    let log = log_dir.as_deref().unwrap_or(data).join("log");
     if !snapshots.is_dir() && !log.is_dir() {
         return Err(format!(
             "{}: not a Corral data directory (no snapshots/ or log/ in it)",
@@ -63,7 +85,7 @@ fn export(args: &ExportArgs) -> Result<(), Failure> {
     let bar = ProgressBar::new_spinner();
     bar.set_message("recovering the Corral tree (snapshot and log)");
     bar.enable_steady_tick(Duration::from_millis(200));
-    let stopped = corral_consensus::export::recover_stopped(&snapshots, &log)
+    let stopped = corral_consensus::export::recover_stopped(&snapshots, &log, schemes)
         .map_err(|e| format!("{}: {e}", data.display()))?;
     bar.finish_and_clear();
     let last_zxid = stopped.tree.last_zxid().max(stopped.applied_index as i64);
