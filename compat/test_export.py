@@ -157,3 +157,67 @@ def test_export_refuses_a_running_server_and_a_non_empty_target():
         if corral:
             corral.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def admin_get(port, path, auth=None):
+    """(status, headers, body) of a GET on the AdminServer."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request("http://%s:%d%s" % (servers.HOST, port, path))
+    if auth is not None:
+        req.add_header("Authorization", auth)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def test_admin_snapshot_streams_what_zookeeper_loads():
+    """3.9's snapshot command: refused without ALL on / (401 without or with a bad
+    Authorization header, 403 for a user without it), rate limited (429), and the body a
+    snapshot ZooKeeper 3.8 starts from and serves as Corral does."""
+    import json
+
+    root = tempfile.mkdtemp(prefix="corral-admin-snap-")
+    admin_port = servers.free_port()
+    # ZooKeeper reads the interval of the snapshot limiter as microseconds: 600 s here.
+    corral = zkimport.start_corral_on(os.path.join(root, "corral"), servers.free_port(), [
+        "admin.enableServer=true", "admin.serverPort=%d" % admin_port,
+        "admin.serverAddress=%s" % servers.HOST, "admin.rateLimiterIntervalInMS=600000000"])
+    zk = None
+    try:
+        c = corral.conn(timeout_ms=30000, sock_timeout=30.0)
+        zkimport.build_tree(c, small=300, big=1)
+        admin_id = zkwire.digest_id("admin", "pw")
+        zkimport.ok(c.call("setACL", path="/", acl=[(zkwire.ALL, "digest", admin_id),
+                                                    (zkwire.READ, "world", "anyone")]), "setACL /")
+        c.close()
+        for auth, status, error in [(None, 401, "Auth info is missing for the command"),
+                                    ("sasl whoever", 401, "Not authenticated"),
+                                    ("digest", 401, "Not authenticated"),
+                                    ("digest bob:pw", 403, "Not authorized")]:
+            got, _, body = admin_get(admin_port, "/commands/snapshot?streaming=true", auth)
+            assert (got, json.loads(body)["error"]) == (status, error), (auth, got, body)
+        status, headers, body = admin_get(admin_port, "/commands/snapshot?streaming=true", "digest admin:pw")
+        assert status == 200, body
+        assert headers["content-type"] == "application/octet-stream"
+        assert int(headers["snapshot_size"]) == len(body) > 1024 * 1024
+        last_zxid = int(headers["last_zxid"], 16)
+        again, _, _ = admin_get(admin_port, "/commands/snap", "digest admin:pw")
+        assert again == 429
+        want = recount_quota_stats(zkimport.dump(corral.host, corral.port))
+        zk_dir = os.path.join(root, "zk")
+        os.makedirs(os.path.join(zk_dir, "version-2"))
+        with open(os.path.join(zk_dir, "version-2", "snapshot.%x" % last_zxid), "wb") as f:
+            f.write(body)
+        corral.stop()
+        corral = None
+        zk = zkimport.start_zookeeper_on(zk_dir, servers.free_port())
+        got = zkimport.dump(zk.host, zk.port)
+        assert len(want) > 300 and zkimport.diff(want, got) == [], repr(zkimport.diff(want, got)[:3])[:1500]
+    finally:
+        for srv in (corral, zk):
+            if srv:
+                srv.stop()
+        shutil.rmtree(root, ignore_errors=True)

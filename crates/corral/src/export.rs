@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use corral_server::zkformat::{to_zookeeper, Kinds};
 use corral_tree::acl::AuthSchemes;
 use corral_tree::DataTree;
 use corral_zkdata::error::hex;
 use corral_zkdata::password::session_password;
-use corral_zkdata::records::StatPersisted;
 use corral_zkdata::write::Written;
-use corral_zkdata::{ZkNode, ZkTree};
+use corral_zkdata::ZkTree;
 use indicatif::ProgressBar;
 
 use crate::import::{check_target, style, sync_dir, Failure};
@@ -89,7 +89,13 @@ fn export(args: &ExportArgs) -> Result<(), Failure> {
         .map_err(|e| format!("{}: {e}", data.display()))?;
     bar.finish_and_clear();
     let last_zxid = stopped.tree.last_zxid().max(stopped.applied_index as i64);
-    let (zk, counts) = to_zookeeper(&stopped.tree, last_zxid);
+    let bar = ProgressBar::new(stopped.tree.node_count() as u64);
+    bar.set_style(style(
+        "{msg:24} {wide_bar} {pos}/{len} nodes {per_sec} ETA {eta}",
+    ));
+    bar.set_message("converting");
+    let (zk, counts) = to_zookeeper(&stopped.tree, last_zxid, &mut |n| bar.set_position(n));
+    bar.finish_and_clear();
     let foreign = foreign_passwords(&stopped.tree);
     let (snapshot, written) = write(&args.to, &zk)?;
     let summary = Summary {
@@ -124,68 +130,6 @@ fn lock(data: &Path) -> Result<Option<std::fs::File>, Failure> {
         )
     })?;
     Ok(Some(file))
-}
-
-#[derive(Default)]
-struct Counts {
-    ephemeral: usize,
-    containers: usize,
-    ttl: usize,
-}
-
-/// The tree in ZooKeeper's model: each node field for field (Corral keeps
-/// ZooKeeper's persisted cversion and owner markers), each session's timeout.
-fn to_zookeeper(tree: &DataTree, last_zxid: i64) -> (ZkTree, Counts) {
-    let mut paths = tree.paths();
-    paths.sort_unstable();
-    let bar = ProgressBar::new(paths.len() as u64);
-    bar.set_style(style(
-        "{msg:24} {wide_bar} {pos}/{len} nodes {per_sec} ETA {eta}",
-    ));
-    bar.set_message("converting");
-    let mut zk = ZkTree::default();
-    let mut counts = Counts::default();
-    for (i, path) in paths.into_iter().enumerate() {
-        let Some(n) = tree.node(&path) else { continue };
-        count(&mut counts, n.ephemeral_owner, n.client_owner());
-        let node = ZkNode {
-            data: n.data.clone(),
-            acl: zk.intern(n.acl.to_vec()),
-            stat: StatPersisted {
-                czxid: n.czxid,
-                mzxid: n.mzxid,
-                ctime: n.ctime,
-                mtime: n.mtime,
-                version: n.version,
-                cversion: n.cversion,
-                aversion: n.aversion,
-                ephemeral_owner: n.ephemeral_owner,
-                pzxid: n.pzxid,
-            },
-            children: n.children.clone(),
-        };
-        zk.insert(path, node);
-        if i % 4096 == 0 {
-            bar.set_position(i as u64);
-        }
-    }
-    bar.finish_and_clear();
-    zk.sessions = tree.sessions().map(|(id, s)| (id, s.timeout)).collect();
-    zk.last_zxid = last_zxid;
-    (zk, counts)
-}
-
-fn count(c: &mut Counts, owner: i64, client_owner: i64) {
-    if owner == 0 {
-        return;
-    }
-    if client_owner != 0 {
-        c.ephemeral += 1;
-    } else if owner == corral_tree::txn::CONTAINER_OWNER {
-        c.containers += 1;
-    } else {
-        c.ttl += 1;
-    }
 }
 
 /// Sessions whose password is not the one ZooKeeper checks a reconnect against.
@@ -244,7 +188,7 @@ struct Summary {
     sessions: usize,
     bytes: u64,
     last_zxid: i64,
-    counts: Counts,
+    counts: Kinds,
     written: Written,
 }
 

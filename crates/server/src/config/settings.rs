@@ -52,6 +52,11 @@ pub struct Config {
     pub admin: Option<std::net::SocketAddr>,
     /// `admin.forceHttps`, `admin.portUnification`, `admin.needClientAuth`.
     pub admin_https: super::tls::AdminHttps,
+    /// `admin.snapshot.enabled`: the AdminServer's `snapshot` command (3.9).
+    pub admin_snapshot_enabled: bool,
+    /// `admin.rateLimiterIntervalInMS`: at most one `snapshot` per this many
+    /// microseconds (ZooKeeper's unit quirk, kept), one `restore` per this many ms.
+    pub admin_rate_limiter_interval: u64,
     /// Prometheus /metrics: `metricsProvider.httpHost` and `metricsProvider.httpPort`
     /// (`metricsProvider.httpPort=0` turns it off).
     pub metrics: Option<std::net::SocketAddr>,
@@ -110,6 +115,8 @@ impl Default for Config {
             peer_type_observer: false,
             admin: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 8080)),
             admin_https: Default::default(),
+            admin_snapshot_enabled: true,
+            admin_rate_limiter_interval: 300_000,
             metrics: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 7000)),
             log_dir: std::env::var_os("ZOO_LOG_DIR").map(PathBuf::from),
             log_format: LogFormat::Text,
