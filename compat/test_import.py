@@ -2,12 +2,16 @@
 scheme, a quota, thousands of small nodes and some near 1 MiB, several snapshots and logs,
 ZooKeeper killed with SIGKILL. Corral started on the import and ZooKeeper restarted on a
 copy of the same directory must serve the same tree: every path, data, ACL and Stat field.
-Damaged inputs give the documented fallback or a clear error, and write nothing; a client's
-session and ephemeral survive the move to Corral on the same port."""
+Damaged inputs give the documented fallback or a clear error, and write nothing; clients'
+sessions (kazoo and the Java client library, its data watch too) survive the move to
+Corral on the same port."""
 
 import os
+import queue
 import shutil
+import subprocess
 import tempfile
+import threading
 import time
 import zlib
 
@@ -63,6 +67,9 @@ def test_import_serves_the_tree_zookeeper_serves(zk_data):
     res = zkimport.run_import(data, target)
     assert res.returncode == 0, res.stderr
     assert "sessions" in res.stdout and "last zxid 0x%x" % last_zxid in res.stdout, res.stdout
+    # ZooKeeper's digest, as its DigestCalculator computes it, matches ours once the
+    # replay reaches the digest's zxid.
+    assert "digest at zxid 0x" in res.stdout and "matches the replayed tree" in res.stdout, res.stdout
     corral = zkimport.start_corral_on(target, servers.free_port())
     zk = zkimport.start_zookeeper_on(zk_copy, servers.free_port(), ["snapCount=600"], ZK_FLAGS)
     try:
@@ -177,21 +184,73 @@ def test_an_unknown_txn_type_names_file_offset_and_zxid(zk_data):
         shutil.rmtree(os.path.dirname(data), ignore_errors=True)
 
 
-def test_a_client_session_survives_the_move_to_corral():
+PROGRAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs")
+
+
+class JavaHolder:
+    """programs/SessionHold.java running: the Java client library with an ephemeral
+    and a data watch; its stdout lines are read as they come."""
+
+    def __init__(self, workdir, hosts, ephemeral, watched):
+        javac, java = shutil.which("javac"), shutil.which("java")
+        if not javac or not java:
+            pytest.skip("javac/java not installed")
+        subprocess.run([javac, "-cp", servers.ZK_JAR, "-d", workdir, os.path.join(PROGRAMS, "SessionHold.java")],
+                       check=True, capture_output=True, timeout=120)
+        cp = ":".join([workdir, servers.ZK_JAR, "/usr/share/java/slf4j-api.jar"])
+        self.err = open(os.path.join(workdir, "java.stderr"), "w+")
+        self.proc = subprocess.Popen([java, "-XX:TieredStopAtLevel=1", "-cp", cp, "SessionHold", hosts,
+                                      ephemeral, watched], stdout=subprocess.PIPE, stderr=self.err, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+        self.lines.put(None)
+
+    def expect(self, word, timeout):
+        """The next line, which must start with `word`; the rest of it."""
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            line = "(nothing in %ss)" % timeout
+        if line is None or not (line == word or line.startswith(word + " ")):
+            self.err.seek(0)
+            raise AssertionError("Java client: wanted %r, got %r\n%s" % (word, line, self.err.read()[-3000:]))
+        return line[len(word) + 1:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        self.err.close()
+
+
+def test_sessions_and_watches_survive_the_move_to_corral():
+    """Done-when 2: a kazoo session and a Java one, each with an ephemeral, the Java one
+    with a data watch; ZooKeeper stopped, its data imported, Corral on the same port.
+    Both reconnect with their session ids, their ephemerals are there, and the Java
+    client's watch (carried by its setWatches) fires on the next change."""
     from kazoo.client import KazooClient
     from kazoo.protocol.states import KazooState
 
     root = tempfile.mkdtemp(prefix="corral-import-session-")
     data = os.path.join(root, "zk")
     port = servers.free_port()
+    hosts = "%s:%d" % (servers.HOST, port)
     zk = zkimport.start_zookeeper_on(data, port, [], ZK_FLAGS)
-    client = KazooClient(hosts="%s:%d" % (servers.HOST, port), timeout=30.0,
+    client = KazooClient(hosts=hosts, timeout=30.0,
                          connection_retry={"max_tries": -1, "delay": 0.2, "max_delay": 1.0})
-    corral = None
+    corral = java = None
     try:
         client.start(timeout=30)
         client.create("/held", b"mine", ephemeral=True)
+        client.create("/watched", b"before")
         session_id, passwd = client.client_id
+        java = JavaHolder(root, hosts, "/held-by-java", "/watched")
+        java_session = int(java.expect("ready", 60), 16)
+        assert java_session != session_id
         states = []
         client.add_listener(states.append)
         zkimport.kill9(zk)
@@ -199,7 +258,10 @@ def test_a_client_session_survives_the_move_to_corral():
         target = os.path.join(root, "corral")
         res = zkimport.run_import(data, target)
         assert res.returncode == 0, res.stderr
+        assert "2 sessions" in res.stdout, res.stdout
         corral = zkimport.start_corral_on(target, port)
+        assert int(java.expect("reconnected", 60), 16) == java_session
+        assert int(java.expect("ephemeral owner", 30), 16) == java_session
         deadline = time.monotonic() + 25
         while time.monotonic() < deadline and not (states and states[-1] == KazooState.CONNECTED):
             time.sleep(0.1)
@@ -208,11 +270,18 @@ def test_a_client_session_survives_the_move_to_corral():
         assert client.client_id[0] == session_id
         stat = client.exists("/held")
         assert stat is not None and stat.ephemeralOwner == session_id
+        # The next change fires the watch the Java client set on ZooKeeper.
+        client.set("/watched", b"after")
+        assert java.expect("fired", 30) == "NodeDataChanged /watched"
+        java.expect("done", 30)
+        assert java.proc.wait(30) == 0
         # The password is checked: the same id with other bytes is refused.
         wrong = zkwire.ZkConn(servers.HOST, port, session_id=session_id, passwd=b"\x01" * 16)
         assert wrong.connect_response["timeOut"] <= 0 or wrong.wait_closed(3.0)
         wrong.close()
     finally:
+        if java:
+            java.stop()
         client.stop()
         client.close()
         if corral:

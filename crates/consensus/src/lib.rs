@@ -49,6 +49,8 @@
 //!   `observer`, `measure`, `fault`, `types`.
 //! - `import`: the snapshot `corral import` writes, outside the log. Uses
 //!   `error`, `types`.
+//! - `export`: a stopped server's tree for `corral export`, recovered as a start
+//!   does. Uses `recovery`, `error`.
 //! - `inspect`: read-only views of the files on disk for the CLI. Uses `record`,
 //!   `types`.
 //! - `log_store`: the Raft log on disk. Uses `record`, `fatal`, `types`.
@@ -81,6 +83,7 @@ mod clock;
 mod contact;
 mod election;
 mod error;
+pub mod export;
 mod fatal;
 #[cfg(feature = "test-faults")]
 mod fault;

@@ -41,7 +41,7 @@ pub struct ImportArgs {
 }
 
 /// What went wrong, as one line for the operator.
-type Failure = String;
+pub(crate) type Failure = String;
 
 pub fn run(args: ImportArgs) -> ExitCode {
     match import(&args) {
@@ -88,12 +88,12 @@ fn import(args: &ImportArgs) -> Result<(), Failure> {
 }
 
 /// The target must not exist, or be an empty directory.
-fn check_target(to: &Path) -> Result<(), Failure> {
+pub(crate) fn check_target(to: &Path) -> Result<(), Failure> {
     match std::fs::read_dir(to) {
         Ok(mut entries) => match entries.next() {
             None => Ok(()),
             Some(_) => Err(format!(
-                "{} is not empty; import writes a new data directory only",
+                "{} is not empty; only a new data directory is written",
                 to.display()
             )),
         },
@@ -119,7 +119,7 @@ fn show(bar: &ProgressBar, phase: Phase) {
     bar.set_position(done);
 }
 
-fn style(template: &str) -> ProgressStyle {
+pub(crate) fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
@@ -133,6 +133,7 @@ struct Summary {
     snapshot: PathBuf,
     logs: usize,
     txns: u64,
+    digest: Option<corral_zkdata::DigestCheck>,
 }
 
 impl Summary {
@@ -146,6 +147,7 @@ impl Summary {
             snapshot: l.snapshot.clone(),
             logs: l.logs.len(),
             txns: l.txns,
+            digest: l.digest_check,
         }
     }
 
@@ -161,6 +163,20 @@ impl Summary {
             self.logs,
             hex(self.last_zxid)
         );
+        match self.digest {
+            Some(d) if d.matches() => println!(
+                "the snapshot's digest at zxid {} matches the replayed tree ({:x})",
+                hex(d.zxid),
+                d.computed
+            ),
+            Some(d) => println!(
+                "the snapshot's digest at zxid {} does NOT match the replayed tree ({:x}, stored {:x})",
+                hex(d.zxid),
+                d.computed,
+                d.stored
+            ),
+            None => println!("the snapshot's digest was not checked (none, or its zxid was never reached)"),
+        }
     }
 }
 
@@ -290,13 +306,13 @@ fn write_aside(
     }
     std::fs::rename(aside, to).map_err(|e| io(to, e))?;
     if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
-        corral_storage_sync(parent);
+        sync_dir(parent);
     }
     Ok(())
 }
 
 /// fsyncs the directory the rename happened in, so the new name survives a crash.
-fn corral_storage_sync(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }

@@ -4,6 +4,7 @@
 //! signals); the server itself is `corral-server`.
 
 mod dev;
+mod export;
 mod four;
 mod import;
 mod inspect;
@@ -86,6 +87,8 @@ enum Command {
     },
     /// Import an Apache ZooKeeper data directory (3.4 to 3.9) into a new Corral one.
     Import(import::ImportArgs),
+    /// Export a stopped server's data directory as an Apache ZooKeeper one (the way back).
+    Export(export::ExportArgs),
     /// Send a four-letter word (ruok, srvr, mntr…) and print the answer.
     Four {
         word: String,
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
             what: LogCommand::Dump { dir, json },
         } => inspect::log(&dir, json),
         Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
     }
 }
 

@@ -3,7 +3,8 @@
 //! `/metrics` on `metricsProvider.httpPort` (7000). A port that cannot be bound is
 //! logged and skipped, as ZooKeeper does with its AdminServer: the client port matters
 //! more. `commands` answers the AdminServer's commands and `prometheus` the /metrics
-//! page, each formatting what `crate::report` gathers; `https` is the AdminServer's
+//! page, each formatting what `crate::report` gathers; `snapshot` streams the tree in
+//! ZooKeeper's snapshot format (3.9's `snapshot` command, authenticated); `https` is the AdminServer's
 //! listener under `admin.forceHttps` or `admin.portUnification`.
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::state::ServerState;
 mod commands;
 mod https;
 mod prometheus;
+mod snapshot;
 
 type Shared = Arc<ServerState>;
 
@@ -33,7 +35,13 @@ pub async fn start(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     if let Some(addr) = state.config.admin {
+        let limiter = Arc::new(snapshot::RateLimiter::new(Duration::from_micros(
+            state.config.admin_rate_limiter_interval,
+        )));
         let app = Router::new()
+            .route("/commands/snapshot", get(snapshot_command))
+            .route("/commands/snap", get(snapshot_command))
+            .layer(axum::Extension(limiter))
             .route("/commands", get(list))
             .route("/commands/", get(list))
             .route("/commands/{name}", get(command))
@@ -116,6 +124,7 @@ async fn serve(
 /// ZooKeeper's list: a link per command, sorted.
 async fn list() -> Html<String> {
     let mut names: Vec<&str> = commands::COMMANDS.iter().map(|c| c.names[0]).collect();
+    names.push("snapshot");
     names.sort_unstable();
     Html(
         names
@@ -147,6 +156,33 @@ async fn command(
     }
     (cmd.run)(&state, &args, &mut out);
     Json(Value::Object(out))
+}
+
+/// `snapshot`: binary, with its own status codes, so apart from the JSON commands.
+async fn snapshot_command(
+    State(state): State<Shared>,
+    axum::Extension(limiter): axum::Extension<Arc<snapshot::RateLimiter>>,
+    Query(args): Query<std::collections::HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if !crate::quorum::serving(&state) && !crate::quorum::read_only(&state) {
+        let body = serde_json::json!({
+            "command": "snapshot",
+            "error": "This ZooKeeper instance is not currently serving requests",
+        });
+        return Json(body).into_response();
+    }
+    let state = state.clone();
+    let streaming = args.get("streaming").cloned();
+    // Encoding the tree is CPU work as long as the tree is big: off the runtime.
+    let answer = tokio::task::spawn_blocking(move || {
+        snapshot::snapshot(&state, &limiter, streaming.as_deref(), &headers)
+    })
+    .await;
+    answer.unwrap_or_else(|e| {
+        tracing::warn!("the snapshot command failed: {e}");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
 }
 
 /// 200 while this server serves clients (a quorum, or read-only mode), 503 otherwise.

@@ -144,7 +144,7 @@ async fn caught_up(state: &ServerState, ok: impl Fn() -> bool) -> bool {
 
 async fn create(state: &ServerState, peer: SocketAddr, timeout: i32) -> Option<Admitted> {
     let session_id = state.session_ids.next();
-    let passwd = new_password();
+    let passwd = new_password(session_id, state.config.zookeeper_session_passwords);
     let txn = Txn {
         session_id,
         time: now_millis(),
@@ -188,7 +188,11 @@ fn read_only_session(
     let (session_id, passwd) = if known {
         (req.session_id, req.passwd.clone())
     } else {
-        (state.session_ids.next(), new_password())
+        let id = state.session_ids.next();
+        (
+            id,
+            new_password(id, state.config.zookeeper_session_passwords),
+        )
     };
     tracing::info!(
         "Established read-only session 0x{session_id:x} with negotiated timeout {timeout} for client {peer}"

@@ -41,8 +41,9 @@
 //! - `hub` imports `watches`, `session`, `telemetry`, `wire`, `clock`.
 //! - `watches` imports `telemetry` and `wire`; `session` imports `wire`; `ensemble`
 //!   imports `config`.
-//! - `wire` (ConnId, frames, JuteDyn, RawBody, error replies), `clock`, `config` and
-//!   `telemetry` import nothing of the crate.
+//! - `wire` (ConnId, frames, JuteDyn, RawBody, error replies), `clock`, `config`,
+//!   `telemetry` and `zkformat` (the tree in ZooKeeper's snapshot model, for `admin`
+//!   and `corral export`) import nothing of the crate.
 
 mod admin;
 mod clock;
@@ -66,6 +67,7 @@ mod telemetry;
 mod tls;
 mod watches;
 mod wire;
+pub mod zkformat;
 
 pub use config::{Config, ConfigError};
 pub use start::{Server, ServerError};

@@ -163,7 +163,15 @@ impl SessionIds {
     }
 }
 
-pub fn new_password() -> Bytes {
+/// A new session's password. `corral.sessionPasswords=random` (the default) gives 16
+/// random bytes, which nobody can compute from the id. `zookeeper` gives the one
+/// ZooKeeper would give the same id (`ZooKeeperServer.generatePasswd`), so a session
+/// made here reconnects to ZooKeeper after `corral export`; like ZooKeeper's, it
+/// follows from the id (docs/decisions.md says what that means).
+pub fn new_password(session_id: i64, derived: bool) -> Bytes {
+    if derived {
+        return Bytes::copy_from_slice(&corral_zkdata::password::session_password(session_id));
+    }
     let mut buf = [0u8; 16];
     if getrandom::fill(&mut buf).is_err() {
         // No OS randomness: fall back to the clock, which is still unguessable enough
@@ -181,6 +189,17 @@ pub fn new_password() -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_random_unless_zookeepers_are_asked_for() {
+        let id = 0x1000_0000_0000_0042;
+        let derived = corral_zkdata::password::session_password(id);
+        assert_eq!(&new_password(id, true)[..], &derived[..]);
+        let (a, b) = (new_password(id, false), new_password(id, false));
+        assert_ne!(&a[..], &derived[..]);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
+    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::compress::{decompress, Compression};
+use crate::digest::{tree_digest, DIGEST_VERSION};
 use crate::error::{hex, ZkDataError};
 use crate::model::ZkTree;
 use crate::replay;
@@ -45,6 +46,23 @@ pub struct Loaded {
     pub notes: Vec<String>,
     pub digest: Option<(i64, i32, i64)>,
     pub last_processed_zxid: Option<i64>,
+    /// The snapshot's digest compared with the tree's when the replay reached its
+    /// zxid, as ZooKeeper compares them (`DataTree.compareSnapshotDigests`).
+    pub digest_check: Option<DigestCheck>,
+}
+
+/// A snapshot digest compared: at which zxid, and whether the tree matched it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestCheck {
+    pub zxid: i64,
+    pub stored: i64,
+    pub computed: i64,
+}
+
+impl DigestCheck {
+    pub fn matches(&self) -> bool {
+        self.stored == self.computed
+    }
 }
 
 /// `dir/version-2`, or `dir` itself when it is the version-2 folder.
@@ -163,8 +181,10 @@ fn replay_logs(
         notes: Vec::new(),
         digest: snap.digest,
         last_processed_zxid: snap.last_processed_zxid,
+        digest_check: None,
     };
     loaded.tree.last_zxid = snapshot_zxid;
+    check_digest(&mut loaded, snapshot_zxid);
     let start = snapshot_zxid + 1;
     let files = logs_from(logs, start);
     if let Some((first, file)) = files.first() {
@@ -195,6 +215,35 @@ fn replay_logs(
     Ok(loaded)
 }
 
+/// Compares the snapshot's digest with the tree's once the tree is at its zxid.
+/// ZooKeeper skips a digest of another version, and one older than the snapshot
+/// (a new leader's snapshot at epoch+0); so does this.
+fn check_digest(loaded: &mut Loaded, at: i64) {
+    let Some((zxid, version, stored)) = loaded.digest else {
+        return;
+    };
+    if version != DIGEST_VERSION || zxid != at || zxid < loaded.snapshot_zxid {
+        return;
+    }
+    if loaded.digest_check.is_some() {
+        return;
+    }
+    let check = DigestCheck {
+        zxid,
+        stored,
+        computed: tree_digest(&loaded.tree),
+    };
+    if !check.matches() {
+        loaded.notes.push(format!(
+            "the snapshot's digest at zxid {} is {:x}, the replayed tree's {:x}: ZooKeeper would log \"Digests are not matching\"",
+            hex(zxid),
+            stored,
+            check.computed
+        ));
+    }
+    loaded.digest_check = Some(check);
+}
+
 /// Applies the records of one log after `prev`, the zxid last applied.
 fn replay_file(
     loaded: &mut Loaded,
@@ -221,6 +270,7 @@ fn replay_file(
         replay::apply(&mut loaded.tree, &entry.header, &entry.txn);
         loaded.txns += 1;
         *prev = zxid;
+        check_digest(loaded, zxid);
     }
     if let Some(LogEnd::Partial { offset }) = log.end() {
         loaded.notes.push(format!(

@@ -233,6 +233,10 @@ impl Config {
             "admin.forceHttps" => self.admin_https.force_https = parse_bool(key, value)?,
             "admin.portUnification" => self.admin_https.port_unification = parse_bool(key, value)?,
             "admin.needClientAuth" => self.admin_https.need_client_auth = parse_bool(key, value)?,
+            "admin.snapshot.enabled" => self.admin_snapshot_enabled = parse_bool(key, value)?,
+            "admin.rateLimiterIntervalInMS" => {
+                self.admin_rate_limiter_interval = parse(key, value, "number of milliseconds")?
+            }
             "metricsProvider.httpPort" => {
                 let port: u16 = parse(key, value, "port")?;
                 if port == 0 {
@@ -262,6 +266,19 @@ impl Config {
                 }
             }
             "corral.logSegmentBytes" => self.log_segment_bytes = parse(key, value, "size")?,
+            "corral.sessionPasswords" => {
+                self.zookeeper_session_passwords = match value {
+                    "random" => false,
+                    "zookeeper" => true,
+                    _ => {
+                        return Err(invalid(
+                            key,
+                            value,
+                            "session password kind (random or zookeeper)",
+                        ))
+                    }
+                }
+            }
             #[cfg(feature = "test-faults")]
             "corral.testFault" => {
                 self.test_fault = match value {

@@ -52,6 +52,11 @@ pub struct Config {
     pub admin: Option<std::net::SocketAddr>,
     /// `admin.forceHttps`, `admin.portUnification`, `admin.needClientAuth`.
     pub admin_https: super::tls::AdminHttps,
+    /// `admin.snapshot.enabled`: the AdminServer's `snapshot` command (3.9).
+    pub admin_snapshot_enabled: bool,
+    /// `admin.rateLimiterIntervalInMS`: at most one `snapshot` per this many
+    /// microseconds (ZooKeeper's unit quirk, kept), one `restore` per this many ms.
+    pub admin_rate_limiter_interval: u64,
     /// Prometheus /metrics: `metricsProvider.httpHost` and `metricsProvider.httpPort`
     /// (`metricsProvider.httpPort=0` turns it off).
     pub metrics: Option<std::net::SocketAddr>,
@@ -63,6 +68,9 @@ pub struct Config {
     /// `corral.logFormat`: `text` (ZooKeeper's line shape) or `json`.
     pub log_format: LogFormat,
     pub my_id: u64,
+    /// `corral.sessionPasswords=zookeeper`: new sessions get the password ZooKeeper
+    /// derives from the id, so they can move back to ZooKeeper; `random` (default).
+    pub zookeeper_session_passwords: bool,
     /// `corral.logSegmentBytes`: when a log segment is sealed and a new one started.
     pub log_segment_bytes: u64,
     /// The config file this came from, for `conf`.
@@ -112,12 +120,15 @@ impl Default for Config {
             peer_type_observer: false,
             admin: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 8080)),
             admin_https: Default::default(),
+            admin_snapshot_enabled: true,
+            admin_rate_limiter_interval: 300_000,
             metrics: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 7000)),
             log_dir: std::env::var_os("ZOO_LOG_DIR").map(PathBuf::from),
             log_format: LogFormat::Text,
             metrics_zk_count_names: false,
             my_id: 1,
             log_segment_bytes: 64 << 20,
+            zookeeper_session_passwords: false,
             source: None,
             peer_connect: Default::default(),
             #[cfg(feature = "test-faults")]
