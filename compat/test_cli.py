@@ -175,8 +175,14 @@ def test_shell_prints_what_zkcli_prints(servers):
     for line, o, t in zip(SCRIPT, ours, theirs):
         # zkCli's own log lines are not command output.
         t = "\n".join(l for l in t.replace("\r", "").split("\n") if not re.search(r"\b(INFO|WARN|ERROR)\b", l))
-        if normalize(o) != normalize(t):
-            differences.append("%s\n  corral: %r\n  zkCli:  %r" % (line, normalize(o), normalize(t)))
+        o, t = normalize(o), normalize(t)
+        if line.startswith("removewatches"):
+            # zkCli keeps the removed kinds in a HashMap keyed by an enum, whose
+            # identity hash changes with every JVM: its order is not ZooKeeper's
+            # behaviour, so only the set of events is compared.
+            o, t = sorted(o.split("\n")), sorted(t.split("\n"))
+        if o != t:
+            differences.append("%s\n  corral: %r\n  zkCli:  %r" % (line, o, t))
     assert not differences, "differences from zkCli.sh:\n" + "\n".join(differences)
 
 
