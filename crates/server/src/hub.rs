@@ -9,13 +9,13 @@ use std::time::Instant;
 
 use corral_consensus::ApplyObserver;
 use corral_tree::{DataTree, Event, EventKind, OpResult, Txn, TxnOp, TxnResult};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::clock::now_millis;
 use crate::session::SessionTable;
 use crate::telemetry::Telemetry;
 use crate::watches::WatchManager;
-use crate::wire::{ConnId, Outbound};
+use crate::wire::ConnId;
 
 /// A live client connection, as operators see it in `cons` and `stat`.
 pub struct ConnEntry {
@@ -169,7 +169,7 @@ impl Hub {
         &self,
         conn: ConnId,
         entry: ConnEntry,
-        outbox: mpsc::Sender<Outbound>,
+        outbox: crate::outbox::Outbox,
         now: Instant,
     ) {
         let (session, timeout, stop) = (entry.session, entry.timeout, entry.stop.clone());
@@ -301,7 +301,8 @@ mod tests {
         let now = Instant::now();
         hub.sessions().track(7, 1000, now);
         let (first, first_stopped) = entry(7);
-        let (tx, _rx) = mpsc::channel(4);
+        let (tx, _rx) =
+            crate::outbox::outbox(std::net::SocketAddr::from(([127, 0, 0, 1], 1)), 1 << 20);
         hub.join(1, first, tx.clone(), now);
         hub.watches()
             .add_standard(crate::watches::Table::Data, "/a", 1);

@@ -25,9 +25,10 @@
 //!   `session`, `telemetry`.
 //! - `peer_security` (TLS and SASL between the members, the consensus crate's
 //!   `PeerSecurity` hook) imports `tls` and `config`, and `corral-sasl`.
-//! - `listener` imports `tls` and `state`; `tls` imports `connection`, `config`,
+//! - `listener` imports `limits`, `tls` and `state`; `tls` imports `connection`, `config`,
 //!   `state` and `wire` (it serves plaintext connections of a unified port too).
-//! - `connection` imports `fourletter`, `handshake`, `request`, `hub`, `state`,
+//! - `connection` (with `connection::gate`, where it meets the limits) imports
+//!   `fourletter`, `handshake`, `request`, `hub`, `limits`, `outbox`, `state`,
 //!   `telemetry`, `wire`, `clock`.
 //! - `admin` imports `fourletter`, `report`, `quorum`, `state`; `fourletter` imports
 //!   `report`, `ensemble`, `state`; `report` imports `quorum`, `state`, `telemetry`.
@@ -37,9 +38,11 @@
 //!   types `Conn`, `Pending`, `Answer`), `state`, `wire`, and `watches` or `clock`
 //!   where needed; `request` itself imports only `hub` and `wire`.
 //! - `expiry`, `quorum` and `reaper` import `state` (and `clock`).
-//! - `state` (`ServerState`) imports `config`, `hub`, `session`, `telemetry`.
-//! - `hub` imports `watches`, `session`, `telemetry`, `wire`, `clock`.
-//! - `watches` imports `telemetry` and `wire`; `session` imports `wire`; `ensemble`
+//! - `state` (`ServerState`) imports `config`, `hub`, `limits`, `session`,
+//!   `telemetry`.
+//! - `hub` imports `watches`, `outbox`, `session`, `telemetry`, `wire`, `clock`.
+//! - `watches` imports `outbox`, `telemetry` and `wire`; `outbox` (a connection's
+//!   byte-bounded queue to its socket) imports `wire`; `limits` imports `config`; `session` imports `wire`; `ensemble`
 //!   imports `config`.
 //! - `wire` (ConnId, frames, JuteDyn, RawBody, error replies), `clock`, `config`,
 //!   `telemetry` and `zkformat` (the tree in ZooKeeper's snapshot model, for `admin`
@@ -54,7 +57,9 @@ mod expiry;
 mod fourletter;
 mod handshake;
 mod hub;
+mod limits;
 mod listener;
+mod outbox;
 mod peer_security;
 mod quorum;
 mod reaper;

@@ -1,4 +1,5 @@
-//! Accepts client connections, enforcing maxClientCnxns per client address, and
+//! Accepts client connections, enforcing maxClientCnxns per client address and
+//! maxCnxns in all (`limits`, shared by every client port), and
 //! hands each to `tls`, which serves it as plaintext or TLS as its port says.
 
 use std::collections::HashMap;
@@ -8,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::net::TcpListener;
 
+use crate::limits::Limit;
 use crate::state::ServerState;
 use crate::tls;
 
@@ -89,11 +91,28 @@ pub async fn run(
                 .fetch_add(1, Ordering::Relaxed);
             continue;
         };
+        let total = match state.limits.take_connection() {
+            Ok(total) => total,
+            Err(open) => {
+                state
+                    .telemetry
+                    .server_metrics
+                    .connection_rejected
+                    .fetch_add(1, Ordering::Relaxed);
+                if state.limits.log_now(Limit::Connections) {
+                    tracing::warn!(
+                        "Too many connections: {open} open, the limit is maxCnxns={}; refusing {peer}",
+                        state.config.limits.max_cnxns
+                    );
+                }
+                continue;
+            }
+        };
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();
         let port = port.clone();
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slots = (slot, total);
             tls::serve(port, stream, peer, state, id).await;
         });
     }

@@ -71,6 +71,8 @@ pub struct MonitorReport {
     pub global_sessions: u64,
     pub open_fds: u64,
     pub max_fds: u64,
+    /// The connection throttle's random drop probability.
+    pub connection_drop_probability: f64,
 }
 
 impl ServerReport {
@@ -140,6 +142,7 @@ impl MonitorReport {
             global_sessions: state.hub.sessions().count() as u64,
             open_fds,
             max_fds,
+            connection_drop_probability: state.limits.drop_probability(),
         }
     }
 }

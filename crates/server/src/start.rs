@@ -102,8 +102,10 @@ impl Server {
             .map(|(socket, _, port)| (socket, port))
             .collect();
         let session_ids = SessionIds::new(config.my_id);
+        let limits = Arc::new(crate::limits::ServerLimits::new(config.limits.clone()));
         let state = Arc::new(ServerState {
             config,
+            limits,
             consensus,
             hub,
             telemetry,

@@ -1,5 +1,5 @@
 //! What every task of a running server shares: its configuration, the consensus
-//! node (and through it the tree), the hub and the telemetry.
+//! node (and through it the tree), the limits, the hub and the telemetry.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,12 +8,15 @@ use corral_consensus::{Consensus, SharedTree};
 
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::limits::ServerLimits;
 use crate::session::SessionIds;
 use crate::telemetry::Telemetry;
 
 /// Everything a connection needs, shared by all of them.
 pub(crate) struct ServerState {
     pub config: Config,
+    /// The connection and request limits, and what they count.
+    pub limits: Arc<ServerLimits>,
     pub consensus: Consensus,
     pub hub: Arc<Hub>,
     /// What this server counts and measures; the hub records into the same value.

@@ -18,10 +18,11 @@ use bytes::Bytes;
 use corral_jute::records::{event_type, keeper_state, ReplyHeader, WatcherEvent};
 use corral_jute::xid;
 use corral_tree::{path, Event, EventKind};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
+use crate::outbox::Outbox;
 use crate::telemetry::Telemetry;
-use crate::wire::{frame, ConnId, JuteDyn, Outbound};
+use crate::wire::{frame, ConnId, JuteDyn};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Modes {
@@ -66,8 +67,8 @@ impl WatcherType {
 }
 
 /// Where a connection's events go, and how to stop it when it does not take them.
-struct Outbox {
-    frames: mpsc::Sender<Outbound>,
+struct Listener {
+    frames: Outbox,
     stop: Arc<watch::Sender<bool>>,
 }
 
@@ -78,7 +79,7 @@ pub struct WatchManager {
     /// it is 0, a change need not look for recursive watches on its ancestors.
     recursive_count: usize,
     by_conn: HashMap<ConnId, HashSet<(Table, String)>>,
-    outboxes: HashMap<ConnId, Outbox>,
+    outboxes: HashMap<ConnId, Listener>,
     /// Where the watches fired and the bytes of their events are counted.
     telemetry: Arc<Telemetry>,
 }
@@ -105,13 +106,8 @@ impl WatchManager {
     }
 
     /// Lets a connection receive events; `stop` stops it when its outbox is full.
-    pub fn attach(
-        &mut self,
-        conn: ConnId,
-        frames: mpsc::Sender<Outbound>,
-        stop: Arc<watch::Sender<bool>>,
-    ) {
-        self.outboxes.insert(conn, Outbox { frames, stop });
+    pub fn attach(&mut self, conn: ConnId, frames: Outbox, stop: Arc<watch::Sender<bool>>) {
+        self.outboxes.insert(conn, Listener { frames, stop });
     }
 
     /// Drops every watch of a closed connection.
@@ -340,8 +336,8 @@ impl WatchManager {
             .server_metrics
             .watch_bytes
             .fetch_add(frame.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        if out.frames.try_send(Outbound::Frame(frame)).is_err() {
-            tracing::warn!("connection {conn} is not reading its watch events; closing it");
+        // The outbox logs an overflow, with the client's address.
+        if !out.frames.push(frame) {
             out.stop.send_replace(true);
             self.outboxes.remove(&conn);
         }
@@ -394,6 +390,7 @@ fn notification(ty: i32, path: &str, zxid: i64) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::OutboxReader;
 
     fn ev(path: &str, kind: EventKind) -> Event {
         Event {
@@ -411,9 +408,13 @@ mod tests {
         (Arc::new(tx), rx)
     }
 
-    fn collect(rx: &mut mpsc::Receiver<Outbound>) -> usize {
+    fn outbox(limit: usize) -> (Outbox, OutboxReader) {
+        crate::outbox::outbox(std::net::SocketAddr::from(([127, 0, 0, 1], 1)), limit)
+    }
+
+    fn collect(rx: &mut OutboxReader) -> usize {
         let mut n = 0;
-        while rx.try_recv().is_ok() {
+        while rx.try_recv().is_some() {
             n += 1;
         }
         n
@@ -422,7 +423,7 @@ mod tests {
     #[test]
     fn one_shot_fires_once_persistent_stays() {
         let mut w = manager();
-        let (tx, mut rx) = mpsc::channel(16);
+        let (tx, mut rx) = outbox(1 << 20);
         w.attach(1, tx, stop().0);
         w.add_standard(Table::Data, "/a", 1);
         w.add_persistent("/b", 1, false);
@@ -449,7 +450,7 @@ mod tests {
     #[test]
     fn recursive_sees_descendants_but_not_child_lists() {
         let mut w = manager();
-        let (tx, mut rx) = mpsc::channel(16);
+        let (tx, mut rx) = outbox(1 << 20);
         w.attach(1, tx, stop().0);
         w.add_persistent("/r", 1, true);
         w.trigger(
@@ -469,7 +470,7 @@ mod tests {
     #[test]
     fn delete_tells_a_connection_once() {
         let mut w = manager();
-        let (tx, mut rx) = mpsc::channel(16);
+        let (tx, mut rx) = outbox(1 << 20);
         w.attach(1, tx, stop().0);
         w.add_standard(Table::Data, "/d", 1);
         w.add_standard(Table::Child, "/d", 1);
@@ -482,7 +483,8 @@ mod tests {
     #[test]
     fn a_full_outbox_stops_the_connection_and_gets_no_later_event() {
         let mut w = manager();
-        let (tx, mut rx) = mpsc::channel(1);
+        // Room for one event: the next overflows it.
+        let (tx, mut rx) = outbox(1);
         let (stop_tx, stop_rx) = stop();
         w.attach(1, tx, stop_tx);
         w.add_persistent("/p", 1, false);
@@ -491,10 +493,11 @@ mod tests {
         assert!(!*stop_rx.borrow(), "the first event fits");
         w.trigger(&change, 6);
         assert!(*stop_rx.borrow(), "the second finds the outbox full");
-        assert_eq!(collect(&mut rx), 1);
-        // Room again, but the connection that lost an event gets no later one.
+        assert_eq!(collect(&mut rx), 0, "the writer stops at once");
+        // The connection that lost an event gets no later one.
         w.trigger(&change, 7);
         assert_eq!(collect(&mut rx), 0);
+        assert!(!w.outboxes.contains_key(&1));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use super::error::ConfigError;
 use super::settings::{Config, LogFormat, Peer};
 use super::validate::{self, Given};
+use super::values::{invalid, parse, parse_bool};
 
 fn set_port(addr: &mut Option<SocketAddr>, port: u16) {
     if let Some(a) = addr {
@@ -34,7 +35,6 @@ const ACCEPTED: &[&str] = &[
     "admin.commandURL",
     "syncEnabled",
     "preAllocSize",
-    "globalOutstandingLimit",
     "leaderServes",
     "cnxTimeout",
     "forceSync",
@@ -130,6 +130,7 @@ impl Config {
             || self.set_corral_key(key, value)?
             || self.peer_security.set(key, value)?
             || self.tls.set(key, value)?
+            || self.limits.set(key, value)?
         {
             return Ok(());
         }
@@ -310,38 +311,6 @@ impl Config {
             _ => return Ok(false),
         }
         Ok(true)
-    }
-}
-
-fn invalid(key: &str, value: &str, what: &'static str) -> ConfigError {
-    ConfigError::Invalid {
-        key: key.into(),
-        value: value.into(),
-        what,
-    }
-}
-
-fn parse<T: std::str::FromStr>(
-    key: &str,
-    value: &str,
-    what: &'static str,
-) -> Result<T, ConfigError> {
-    value.trim().parse().map_err(|_| ConfigError::Invalid {
-        key: key.into(),
-        value: value.into(),
-        what,
-    })
-}
-
-fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" => Ok(true),
-        "false" | "no" => Ok(false),
-        _ => Err(ConfigError::Invalid {
-            key: key.into(),
-            value: value.into(),
-            what: "boolean",
-        }),
     }
 }
 

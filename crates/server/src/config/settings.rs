@@ -34,6 +34,8 @@ pub struct Config {
     pub min_session_timeout: u32,
     pub max_session_timeout: u32,
     pub max_client_cnxns: u32,
+    /// The connection and request limits besides `maxClientCnxns`.
+    pub limits: super::limits::Limits,
     /// `None` means the default set (see `fourletter`); `Some(["*"])` means all.
     pub four_letter_whitelist: Option<Vec<String>>,
     pub max_buffer: usize,
@@ -106,6 +108,7 @@ impl Default for Config {
             min_session_timeout: 4000,
             max_session_timeout: 40000,
             max_client_cnxns: 60,
+            limits: Default::default(),
             four_letter_whitelist: None,
             max_buffer: corral_jute::DEFAULT_MAX_BUFFER,
             extended_types: false,

@@ -85,6 +85,7 @@ pub(super) fn check(config: &Config, given: &Given) -> Result<(), ConfigError> {
     check_tls(config)?;
     check_admin_https(config)?;
     config.peer_security.check()?;
+    config.limits.check()?;
     check_listeners(config, given)
 }
 

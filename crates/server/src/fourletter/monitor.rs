@@ -78,7 +78,11 @@ fn zookeeper_rows(r: &MonitorReport) -> Vec<Row> {
         ("zk_max_proposal_size", n(sizes.max), 'l'),
         ("zk_max_client_response_size", "-1".into(), 'a'),
         ("zk_synced_followers", n(r.synced_followers), 'l'),
-        ("zk_connection_drop_probability", "0.0".into(), 'a'),
+        (
+            "zk_connection_drop_probability",
+            format!("{:?}", r.connection_drop_probability),
+            'a',
+        ),
         ("zk_watch_count", n(r.watches), 'a'),
         ("zk_synced_non_voting_followers", n(0), 'l'),
         ("zk_synced_observers", n(r.observers), 'l'),

@@ -58,6 +58,11 @@ impl ServerStats {
         }
     }
 
+    /// Requests in process on this server now: read, not yet answered.
+    pub fn outstanding(&self) -> u64 {
+        self.outstanding.load(Relaxed)
+    }
+
     pub fn counts(&self) -> StatCounts {
         let count = self.latency_count.load(Relaxed);
         let avg = if count == 0 {

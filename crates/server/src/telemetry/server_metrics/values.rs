@@ -35,6 +35,13 @@ pub struct ServerMetrics {
     pub watch_bytes: AtomicU64,
     pub connection_requests: AtomicU64,
     pub connection_rejected: AtomicU64,
+    /// The limits acting (`crate::limits`): what ZooKeeper counts under these names.
+    pub sessionless_connections_expired: AtomicU64,
+    pub large_requests_rejected: AtomicU64,
+    pub request_throttle_waits: AtomicU64,
+    pub stale_requests_dropped: AtomicU64,
+    /// Connections cut because they did not read what they were sent.
+    pub connections_dropped: AtomicU64,
     pub looking: AtomicU64,
     pub sessions_expired: AtomicU64,
     pub proposals: AtomicU64,

@@ -7,7 +7,11 @@
 //! change is applied, so they always precede the reply of the write that caused them.
 //!
 //! What a connection holds in the shared state is given back by guards when they are
-//! dropped, so a panic in any stage releases it as surely as a clean close.
+//! dropped, so a panic in any stage releases it as surely as a clean close. `gate`
+//! is where the connection meets the server's limits; the writer's queue is an
+//! `outbox`, which cuts a client that does not read.
+
+mod gate;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -21,27 +25,30 @@ use corral_jute::{Jute, OpCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+use tokio::time::timeout;
 
 use crate::clock::now_millis;
 use crate::fourletter;
 use crate::handshake::{self, Admitted};
 use crate::hub::{ConnCounters, ConnEntry};
+use crate::limits::LargeRequest;
+use crate::outbox::{self, Outbox, OutboxReader};
 use crate::request::dispatch::{self, Settled};
 use crate::request::{write, Conn, Pending};
 use crate::state::ServerState;
 use crate::telemetry::Answered;
 use crate::wire::{ConnId, Outbound};
+use std::time::Duration;
 
 /// Requests one connection may have in flight before the reader stops reading.
 const MAX_OUTSTANDING: usize = 1000;
-/// Frames queued to the socket (replies and watch events) before the client is
-/// considered stuck.
-const OUTBOX: usize = 10_000;
 
 #[derive(Debug)]
 enum FrameError {
     Closed,
     BadLength(i32),
+    /// A limit refused it, and logged why.
+    Refused,
 }
 
 /// What a frame reserves before its bytes arrive. Nearly every request is smaller and
@@ -80,12 +87,22 @@ async fn read_body<R: AsyncRead + Unpin>(
     Ok(Bytes::from(buf))
 }
 
+/// A request frame, and its place among the large requests in process when it is
+/// one. The length is checked before the body is read, so a refused frame costs
+/// nothing.
 async fn read_frame<R: AsyncRead + Unpin>(
     rd: &mut BufReader<R>,
-    max: usize,
-) -> Result<Bytes, FrameError> {
+    state: &ServerState,
+    peer: SocketAddr,
+) -> Result<(Bytes, Option<LargeRequest>), FrameError> {
     let len = rd.read_i32().await.map_err(|_| FrameError::Closed)?;
-    read_body(rd, len, max).await
+    let large = match usize::try_from(len) {
+        Ok(n) if n <= state.config.max_buffer => {
+            gate::large_request(state, peer, n).map_err(|()| FrameError::Refused)?
+        }
+        _ => None,
+    };
+    Ok((read_body(rd, len, state.config.max_buffer).await?, large))
 }
 
 /// A plaintext connection: the socket's own halves, with nothing between them.
@@ -126,7 +143,21 @@ async fn serve_halves<R: ReadHalf, W: WriteHalf>(
     id: ConnId,
 ) {
     let mut rd = BufReader::new(rd);
-    let Some((connect, sent_read_only)) = first_frame(&state, &mut rd, &mut wr, peer).await else {
+    let deadline = Duration::from_millis(state.config.limits.sessionless_timeout_ms);
+    let first = timeout(deadline, first_frame(&state, &mut rd, &mut wr, peer)).await;
+    let Ok(first) = first else {
+        state
+            .telemetry
+            .server_metrics
+            .sessionless_connections_expired
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            "Closing connection from {peer}: no ConnectRequest within {} ms              (nio.sessionlessCnxnTimeout)",
+            deadline.as_millis()
+        );
+        return;
+    };
+    let Some((connect, sent_read_only)) = first else {
         return;
     };
     state
@@ -134,6 +165,10 @@ async fn serve_halves<R: ReadHalf, W: WriteHalf>(
         .server_metrics
         .connection_requests
         .fetch_add(1, Ordering::Relaxed);
+    if !gate::admit_session(&state, peer, connect.session_id != 0) {
+        let _ = wr.shutdown().await;
+        return;
+    }
     let Some(admitted) = handshake::admit(&state, &connect, peer, &mut wr).await else {
         let _ = wr.shutdown().await;
         return;
@@ -203,7 +238,7 @@ impl Registered {
         conn: &Arc<Conn>,
         timeout: i32,
         stop: Arc<watch::Sender<bool>>,
-        outbox: mpsc::Sender<Outbound>,
+        outbox: Outbox,
     ) -> Registered {
         let entry = ConnEntry {
             peer: conn.peer,
@@ -257,7 +292,7 @@ async fn run_session<R: ReadHalf, W: WriteHalf>(
     for identity in certified {
         conn.add_identity(identity);
     }
-    let (out_tx, out_rx) = mpsc::channel(OUTBOX);
+    let (out_tx, out_rx) = outbox::outbox(peer, state.config.limits.client_outbox_bytes);
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     let _registered = Registered::join(
@@ -268,7 +303,7 @@ async fn run_session<R: ReadHalf, W: WriteHalf>(
         out_tx.clone(),
     );
     let hello = handshake::hello(&admitted, sent_read_only);
-    let _ = out_tx.send(Outbound::Frame(hello)).await;
+    out_tx.push(hello);
 
     let writer = tokio::spawn(write_loop(
         wr,
@@ -301,7 +336,8 @@ async fn run_session<R: ReadHalf, W: WriteHalf>(
 
 /// The responder's queue, and how many reads in it are not yet answered.
 struct Queue {
-    pending: mpsc::Sender<Pending>,
+    /// Each request with its place among the large requests, held until answered.
+    pending: mpsc::Sender<(Pending, Option<LargeRequest>)>,
     reads: Arc<watch::Sender<usize>>,
 }
 
@@ -314,17 +350,20 @@ async fn read_loop<R: ReadHalf>(
     conn: &Arc<Conn>,
 ) {
     loop {
+        if !gate::wait_to_read(state, conn, &mut stop).await {
+            return;
+        }
         let frame = tokio::select! {
-            f = read_frame(rd, state.config.max_buffer) => f,
+            f = read_frame(rd, state, conn.peer) => f,
             _ = stop.changed() => return,
         };
-        let buf = match frame {
+        let (buf, large) = match frame {
             Ok(b) => b,
             Err(FrameError::BadLength(len)) => {
                 tracing::warn!("closing connection from {}: frame length {len} is out of range (jute.maxbuffer {})", conn.peer, state.config.max_buffer);
                 return;
             }
-            Err(FrameError::Closed) => return,
+            Err(FrameError::Closed | FrameError::Refused) => return,
         };
         state.telemetry.packet_received(buf.len() as u64);
         conn.counters.received.fetch_add(1, Ordering::Relaxed);
@@ -345,13 +384,16 @@ async fn read_loop<R: ReadHalf>(
                 _ = stop.changed() => return,
             }
         }
-        // A request's latency runs from here: a write's wait for earlier reads is not
-        // its own.
+        if !gate::wait_to_process(state, conn, &mut stop).await {
+            return;
+        }
+        // A request's latency runs from here: a write's wait for earlier reads, or
+        // for the throttle, is not its own.
         let started = Instant::now();
         let Some(next) = dispatch::classify(state, conn, header, body, started).await else {
             return;
         };
-        if !enqueue(&queue, state, conn, next).await {
+        if !enqueue(&queue, state, conn, next, large).await {
             return;
         }
     }
@@ -359,7 +401,13 @@ async fn read_loop<R: ReadHalf>(
 
 /// Counts a classified request in and queues it for the responder. False when the
 /// connection is to read no more: the request was its last, or the responder is gone.
-async fn enqueue(queue: &Queue, state: &ServerState, conn: &Conn, next: Pending) -> bool {
+async fn enqueue(
+    queue: &Queue,
+    state: &ServerState,
+    conn: &Conn,
+    next: Pending,
+    large: Option<LargeRequest>,
+) -> bool {
     let last = matches!(next, Pending::Last(_));
     if matches!(next, Pending::Read { .. }) {
         queue.reads.send_modify(|n| *n += 1);
@@ -375,18 +423,18 @@ async fn enqueue(queue: &Queue, state: &ServerState, conn: &Conn, next: Pending)
         );
         state.telemetry.request_queued();
     }
-    queue.pending.send(next).await.is_ok() && !last
+    queue.pending.send((next, large)).await.is_ok() && !last
 }
 
 async fn respond_loop(
-    mut pending: mpsc::Receiver<Pending>,
+    mut pending: mpsc::Receiver<(Pending, Option<LargeRequest>)>,
     reads: Arc<watch::Sender<usize>>,
-    out: mpsc::Sender<Outbound>,
+    out: Outbox,
     _stop_reader: StopReader,
     state: Arc<ServerState>,
     conn: Arc<Conn>,
 ) {
-    while let Some(next) = pending.recv().await {
+    while let Some((next, _large)) = pending.recv().await {
         let read = matches!(next, Pending::Read { .. });
         let Some(settled) = dispatch::settle(&state, &conn, next).await else {
             break;
@@ -399,11 +447,11 @@ async fn respond_loop(
             });
         }
         account(&state, &conn, &settled);
-        if out.send(Outbound::Frame(settled.reply)).await.is_err() || settled.last {
+        if !out.push(settled.reply) || settled.last {
             break;
         }
     }
-    let _ = out.send(Outbound::Close).await;
+    out.close().await;
 }
 
 /// A reply going out, and for a read or write the request it answers: the
@@ -441,7 +489,7 @@ impl Drop for StopReader {
 
 async fn write_loop<W: WriteHalf>(
     wr: W,
-    mut out: mpsc::Receiver<Outbound>,
+    mut out: OutboxReader,
     stop: Arc<watch::Sender<bool>>,
     state: Arc<ServerState>,
     counters: Arc<ConnCounters>,
@@ -458,7 +506,7 @@ async fn write_loop<W: WriteHalf>(
         while let Some(msg) = next.take() {
             match msg {
                 Outbound::Frame(b) => {
-                    if wr.write_all(&b).await.is_err() {
+                    if !matches!(out.unless_overflowed(wr.write_all(&b)).await, Some(Ok(()))) {
                         open = false;
                         break;
                     }
@@ -469,13 +517,22 @@ async fn write_loop<W: WriteHalf>(
                     break;
                 }
             }
-            next = out.try_recv().ok();
+            next = out.try_recv();
         }
-        if wr.flush().await.is_err() {
+        if !matches!(out.unless_overflowed(wr.flush()).await, Some(Ok(()))) {
             open = false;
         }
         state.telemetry.packets_sent(sent);
         counters.sent.fetch_add(sent, Ordering::Relaxed);
+    }
+    if out.overflowed() {
+        // Cut, not closed: a client that reads nothing would hold a shutdown too.
+        state
+            .telemetry
+            .server_metrics
+            .connections_dropped
+            .fetch_add(1, Ordering::Relaxed);
+        return;
     }
     let _ = wr.shutdown().await;
 }
