@@ -51,6 +51,8 @@
 //!   `error`, `types`.
 //! - `export`: a stopped server's tree for `corral export`, recovered as a start
 //!   does. Uses `recovery`, `error`.
+//! - `fuzz`: the entry points of the fuzz targets, hidden from the docs. Uses
+//!   `peer::wire` and `record`.
 //! - `inspect`: read-only views of the files on disk for the CLI. Uses `record`,
 //!   `types`.
 //! - `log_store`: the Raft log on disk. Uses `record`, `fatal`, `types`.
@@ -88,6 +90,8 @@ mod fatal;
 #[cfg(feature = "test-faults")]
 mod fault;
 mod forward;
+#[doc(hidden)]
+pub mod fuzz;
 mod handle;
 pub mod import;
 pub mod inspect;

@@ -23,6 +23,7 @@ mod validate;
 mod values;
 
 pub use error::ConfigError;
+pub(crate) use jaas::parse as parse_jaas;
 pub use limits::{ConnectionThrottle, Limits};
 pub use peer_security::{PeerSecurityConfig, QuorumSasl};
 pub use sasl::SaslConfig;

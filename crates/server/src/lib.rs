@@ -20,6 +20,8 @@
 //! and /metrics over HTTP.
 //!
 //! Layering, top to bottom: a module imports only modules below it.
+//! - `fuzz` (the fuzz targets' entry points, hidden from the docs) imports
+//!   `request::{read, write}` and `config`.
 //! - `start` (`Server`: start-up and shutdown) imports `listener`, `expiry`,
 //!   `quorum`, `reaper`, `admin`, `ensemble`, `peer_security`, `state`, `hub`,
 //!   `session`, `telemetry`.
@@ -55,6 +57,8 @@ mod connection;
 mod ensemble;
 mod expiry;
 mod fourletter;
+#[doc(hidden)]
+pub mod fuzz;
 mod handshake;
 mod hub;
 mod limits;

@@ -75,6 +75,11 @@ pub fn write(
 /// Reads and verifies a snapshot file.
 pub fn read(path: &Path) -> Result<SnapshotFile, StorageError> {
     let buf = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
+    parse(path, &buf)
+}
+
+/// Verifies the bytes of the snapshot file at `path` and splits them up.
+pub fn parse(path: &Path, buf: &[u8]) -> Result<SnapshotFile, StorageError> {
     let corrupt = |offset: usize, reason: &str| StorageError::Corrupt {
         file: path.to_path_buf(),
         offset: offset as u64,

@@ -274,6 +274,20 @@ fn multi_read_reply(
     frame(&header, Some(&body as &dyn JuteDyn))
 }
 
+/// A multiRead's operations, each kept as its kind and path while the rest are
+/// decoded: a third of a `MultiOp`, so a frame of tiny reads costs a small multiple
+/// of its size.
+pub(crate) fn decode_multi_read(body: &[u8]) -> Result<Vec<(OpCode, String)>, JuteError> {
+    multi::read_ops(&mut Reader::new(body), |op| match op {
+        MultiOp::GetData(r) => Ok((OpCode::GetData, r.path)),
+        MultiOp::GetChildren(r) => Ok((OpCode::GetChildren, r.path)),
+        _ => Err(JuteError::Unknown {
+            what: "write in multiRead",
+            value: 0,
+        }),
+    })
+}
+
 /// multiRead: each operation answers on its own; one failing does not stop the rest.
 /// ZooKeeper ignores the watch flag here, and refuses the whole request
 /// (MarshallingError) if it holds anything but reads.
@@ -283,16 +297,7 @@ fn multi_read(
     tree: &DataTree,
     body: &[u8],
 ) -> Result<RawBody, JuteError> {
-    // Each read is kept as its kind and path while the rest are decoded: a third of
-    // a `MultiOp`, so a frame of tiny reads costs a small multiple of its size.
-    let reads = multi::read_ops(&mut Reader::new(body), |op| match op {
-        MultiOp::GetData(r) => Ok((OpCode::GetData, r.path)),
-        MultiOp::GetChildren(r) => Ok((OpCode::GetChildren, r.path)),
-        _ => Err(JuteError::Unknown {
-            what: "write in multiRead",
-            value: 0,
-        }),
-    })?;
+    let reads = decode_multi_read(body)?;
     let mut results = Vec::with_capacity(reads.len());
     for (code, path) in reads {
         let r = PathWatchRequest { path, watch: false };

@@ -91,7 +91,7 @@ pub async fn submit(
 }
 
 /// The transaction a write request asks for.
-fn decode(op: OpCode, body: &[u8]) -> Result<TxnOp, JuteError> {
+pub(crate) fn decode(op: OpCode, body: &[u8]) -> Result<TxnOp, JuteError> {
     Ok(match op {
         OpCode::Create | OpCode::Create2 | OpCode::CreateContainer => {
             create(op, CreateRequest::from_bytes(body)?)

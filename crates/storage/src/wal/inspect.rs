@@ -15,43 +15,46 @@ pub fn scan(dir: &Path) -> Result<Recovered, StorageError> {
     let mut out = Recovered::default();
     for (first, path) in list_segments(dir)? {
         let buf = std::fs::read(&path).map_err(|e| StorageError::io(&path, e))?;
-        if !has_magic(&buf) {
-            out.warnings.push(format!(
-                "{}: not a Corral log segment (bad magic)",
-                path.display()
-            ));
-            continue;
-        }
-        let mut offset = MAGIC.len();
-        loop {
-            match record::scan(&buf, offset) {
-                Scan::End => break,
-                Scan::Record { payload, next } => {
-                    match entry::decode(payload) {
-                        Some(LogRecord::Entry { index, payload }) => {
-                            out.entries.insert(index, payload.to_vec());
-                        }
-                        Some(LogRecord::Committed(c)) => out.committed = Some(c.to_vec()),
-                        None => out.warnings.push(format!(
-                            "{}: unknown record at offset {offset}",
-                            path.display()
-                        )),
+        scan_segment(&buf, &format!("{}", path.display()), first, &mut out);
+    }
+    Ok(out)
+}
+
+/// Reads the bytes of one segment (`name`, whose first index is `first`) into `out`,
+/// as `scan` does each file.
+pub fn scan_segment(buf: &[u8], name: &str, first: u64, out: &mut Recovered) {
+    if !has_magic(buf) {
+        out.warnings
+            .push(format!("{name}: not a Corral log segment (bad magic)"));
+        return;
+    }
+    let mut offset = MAGIC.len();
+    loop {
+        match record::scan(buf, offset) {
+            Scan::End => break,
+            Scan::Record { payload, next } => {
+                match entry::decode(payload) {
+                    Some(LogRecord::Entry { index, payload }) => {
+                        out.entries.insert(index, payload.to_vec());
                     }
-                    offset = next;
+                    Some(LogRecord::Committed(c)) => out.committed = Some(c.to_vec()),
+                    None => out
+                        .warnings
+                        .push(format!("{name}: unknown record at offset {offset}")),
                 }
-                Scan::Bad {
-                    offset: at, reason, ..
-                } => {
-                    out.warnings.push(format!(
-                        "{} (first index {first}): {reason} at offset {at}",
-                        path.display()
-                    ));
-                    break;
-                }
+                assert!(next > offset, "a record that takes no bytes");
+                offset = next;
+            }
+            Scan::Bad {
+                offset: at, reason, ..
+            } => {
+                out.warnings.push(format!(
+                    "{name} (first index {first}): {reason} at offset {at}"
+                ));
+                break;
             }
         }
     }
-    Ok(out)
 }
 
 /// Where the intact records of a segment file end (the zero fill after them, if

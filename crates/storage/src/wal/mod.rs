@@ -27,7 +27,7 @@ mod log;
 mod recovery;
 mod segment;
 
-pub use inspect::{records_end, scan};
+pub use inspect::{records_end, scan, scan_segment};
 pub use log::Wal;
 pub use recovery::Recovered;
 pub use segment::{remove_files, SEGMENT_BYTES};
