@@ -97,7 +97,8 @@ class Member:
 
 
 class Ensemble:
-    def __init__(self, size=3, ssl_quorum=False):
+    def __init__(self, size=3, ssl_quorum=False, extra_cfg=None):
+        """`extra_cfg(i)`, if given, returns zoo.cfg lines for the member of index i."""
         self.root = tempfile.mkdtemp(prefix="corral-compat-ensemble-")
         self.ssl_quorum = ssl_quorum
         ports = [(free_port(), free_port(), free_port()) for _ in range(size)]
@@ -116,7 +117,8 @@ class Ensemble:
             with open(os.path.join(data, "myid"), "w") as f:
                 f.write("%d\n" % (i + 1))
             with open(os.path.join(work, "zoo.cfg"), "w") as f:
-                f.write(zoo_cfg(client, data) + tls[i] + servers)
+                extra = extra_cfg(i) if extra_cfg else ""
+                f.write(zoo_cfg(client, data) + tls[i] + extra + servers)
             self.members.append(Member(i + 1, work, client, quorum))
 
     @property

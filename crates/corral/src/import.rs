@@ -12,10 +12,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
-use corral_tree::{DataTree, Node};
+use corral_server::zkformat::{from_zookeeper, Kinds};
+use corral_tree::DataTree;
 use corral_zkdata::error::hex;
-use corral_zkdata::password::session_password;
-use corral_zkdata::{Dirs, Loaded, Phase, ZkNode};
+use corral_zkdata::{Dirs, Loaded, Phase};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args)]
@@ -151,7 +151,7 @@ impl Summary {
         }
     }
 
-    fn print(&self, counts: &Counts, outcome: &str) {
+    fn print(&self, counts: &Kinds, outcome: &str) {
         println!(
             "imported {} nodes ({} ephemeral, {} containers, {} TTL), {} sessions, {} distinct ACLs, {} bytes of data",
             self.nodes, counts.ephemeral, counts.containers, counts.ttl, self.sessions, self.acls, self.bytes
@@ -180,70 +180,17 @@ impl Summary {
     }
 }
 
-#[derive(Default)]
-struct Counts {
-    ephemeral: usize,
-    containers: usize,
-    ttl: usize,
-}
-
 /// The Corral tree: each node field for field, each session with the password
 /// ZooKeeper gave it.
-fn to_corral(loaded: Loaded, extended: bool) -> Result<(DataTree, Counts), Failure> {
-    let zk = loaded.tree;
-    let bar = ProgressBar::new(zk.nodes.len() as u64);
+fn to_corral(loaded: Loaded, extended: bool) -> Result<(DataTree, Kinds), Failure> {
+    let bar = ProgressBar::new(loaded.tree.nodes.len() as u64);
     bar.set_style(style(
         "{msg:24} {wide_bar} {pos}/{len} nodes {per_sec} ETA {eta}",
     ));
     bar.set_message("converting");
-    let mut counts = Counts::default();
-    let mut nodes = Vec::with_capacity(zk.nodes.len());
-    for (i, (path, n)) in zk.nodes.into_iter().enumerate() {
-        count(&mut counts, n.stat.ephemeral_owner);
-        nodes.push((path, node(n)));
-        if i % 4096 == 0 {
-            bar.set_position(i as u64);
-        }
-    }
+    let converted = from_zookeeper(loaded.tree, extended, &mut |n| bar.set_position(n));
     bar.finish_and_clear();
-    let sessions = zk
-        .sessions
-        .iter()
-        .map(|(&id, &timeout)| (id, timeout, Bytes::copy_from_slice(&session_password(id))))
-        .collect();
-    let extended = extended || counts.ttl > 0;
-    let tree = DataTree::assemble(extended, zk.last_zxid, sessions, nodes)
-        .map_err(|e| format!("the imported tree is inconsistent: {e}"))?;
-    Ok((tree, counts))
-}
-
-fn count(c: &mut Counts, owner: i64) {
-    use corral_zkdata::txn::{CONTAINER_OWNER, TTL_MASK};
-    if owner == CONTAINER_OWNER {
-        c.containers += 1;
-    } else if owner != 0 && owner & TTL_MASK == TTL_MASK {
-        c.ttl += 1;
-    } else if owner != 0 {
-        c.ephemeral += 1;
-    }
-}
-
-fn node(n: ZkNode) -> Node {
-    let s = n.stat;
-    Node {
-        data: n.data,
-        acl: n.acl,
-        czxid: s.czxid,
-        mzxid: s.mzxid,
-        ctime: s.ctime,
-        mtime: s.mtime,
-        version: s.version,
-        cversion: s.cversion,
-        aversion: s.aversion,
-        ephemeral_owner: s.ephemeral_owner,
-        pzxid: s.pzxid,
-        children: Default::default(),
-    }
+    converted.map_err(|e| format!("the imported tree is inconsistent: {e}"))
 }
 
 fn encode(mut tree: DataTree) -> Result<Bytes, Failure> {

@@ -4,7 +4,8 @@
 //! logged and skipped, as ZooKeeper does with its AdminServer: the client port matters
 //! more. `commands` answers the AdminServer's commands and `prometheus` the /metrics
 //! page, each formatting what `crate::report` gathers; `snapshot` streams the tree in
-//! ZooKeeper's snapshot format (3.9's `snapshot` command, authenticated); `https` is the AdminServer's
+//! ZooKeeper's snapshot format (3.9's `snapshot` command, authenticated), and
+//! `restore` takes one back (3.9's `restore`, through the log); `https` is the AdminServer's
 //! listener under `admin.forceHttps` or `admin.portUnification`.
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value};
 
@@ -22,6 +23,7 @@ use crate::state::ServerState;
 mod commands;
 mod https;
 mod prometheus;
+mod restore;
 mod snapshot;
 
 type Shared = Arc<ServerState>;
@@ -38,10 +40,16 @@ pub async fn start(
         let limiter = Arc::new(snapshot::RateLimiter::new(Duration::from_micros(
             state.config.admin_rate_limiter_interval,
         )));
+        let restore_limiter = Arc::new(RestoreLimiter(snapshot::RateLimiter::new(
+            Duration::from_millis(state.config.admin_rate_limiter_interval),
+        )));
         let app = Router::new()
             .route("/commands/snapshot", get(snapshot_command))
             .route("/commands/snap", get(snapshot_command))
             .layer(axum::Extension(limiter))
+            .route("/commands/restore", post(restore_command))
+            .route("/commands/rest", post(restore_command))
+            .layer(axum::Extension(restore_limiter))
             .route("/commands", get(list))
             .route("/commands/", get(list))
             .route("/commands/{name}", get(command))
@@ -125,6 +133,7 @@ async fn serve(
 async fn list() -> Html<String> {
     let mut names: Vec<&str> = commands::COMMANDS.iter().map(|c| c.names[0]).collect();
     names.push("snapshot");
+    names.push("restore");
     names.sort_unstable();
     Html(
         names
@@ -183,6 +192,28 @@ async fn snapshot_command(
         tracing::warn!("the snapshot command failed: {e}");
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
     })
+}
+
+/// The restore command's own limiter, in milliseconds where the snapshot's is in
+/// microseconds.
+struct RestoreLimiter(snapshot::RateLimiter);
+
+/// `restore`: a POST whose body is a snapshot; refused unless this server serves
+/// with a quorum (a read-only server cannot reach the log).
+async fn restore_command(
+    State(state): State<Shared>,
+    axum::Extension(limiter): axum::Extension<Arc<RestoreLimiter>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    if !crate::quorum::serving(&state) {
+        let body = serde_json::json!({
+            "command": "restore",
+            "error": "This ZooKeeper instance is not currently serving requests",
+        });
+        return Json(body).into_response();
+    }
+    restore::restore(&state, &limiter.0, &headers, body).await
 }
 
 /// 200 while this server serves clients (a quorum, or read-only mode), 503 otherwise.

@@ -1,9 +1,15 @@
-//! Corral's tree in ZooKeeper's model (`corral-zkdata`), for what writes ZooKeeper's
-//! snapshot format: `corral export` and the AdminServer's `snapshot` command. Field
-//! for field: Corral keeps ZooKeeper's persisted cversion and its owner markers for
-//! containers and TTL nodes, so nothing is translated, only copied.
+//! Corral's tree in ZooKeeper's model (`corral-zkdata`) and back: `to_zookeeper` for
+//! what writes ZooKeeper's snapshot format (`corral export`, the AdminServer's
+//! `snapshot` command), `from_zookeeper` for what reads it (`corral import`, the
+//! `restore` command). Field for field: Corral keeps ZooKeeper's persisted cversion
+//! and its owner markers for containers and TTL nodes, so nothing is translated,
+//! only copied.
 
-use corral_tree::DataTree;
+use bytes::Bytes;
+use corral_tree::snapshot::SnapshotError;
+use corral_tree::{DataTree, Node};
+use corral_zkdata::model::is_session_owner;
+use corral_zkdata::password::session_password;
 use corral_zkdata::records::StatPersisted;
 use corral_zkdata::{ZkNode, ZkTree};
 
@@ -53,6 +59,57 @@ pub fn to_zookeeper(
     zk.sessions = tree.sessions().map(|(id, s)| (id, s.timeout)).collect();
     zk.last_zxid = last_zxid;
     (zk, kinds)
+}
+
+/// ZooKeeper's tree as Corral's, each session with the password ZooKeeper gave it
+/// (so its clients can resume it); `progress` hears the nodes converted now and
+/// then. TTL nodes turn extended types on, as they need them.
+pub fn from_zookeeper(
+    zk: ZkTree,
+    extended_types: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(DataTree, Kinds), SnapshotError> {
+    let mut kinds = Kinds::default();
+    let last_zxid = zk.last_zxid;
+    let sessions = zk
+        .sessions
+        .iter()
+        .map(|(&id, &timeout)| (id, timeout, Bytes::copy_from_slice(&session_password(id))))
+        .collect();
+    let mut nodes = Vec::with_capacity(zk.nodes.len());
+    for (i, (path, n)) in zk.nodes.into_iter().enumerate() {
+        let owner = n.stat.ephemeral_owner;
+        count(
+            &mut kinds,
+            owner,
+            if is_session_owner(owner) { owner } else { 0 },
+        );
+        nodes.push((path, node(n)));
+        if i % 4096 == 0 {
+            progress(i as u64);
+        }
+    }
+    let extended = extended_types || kinds.ttl > 0;
+    let tree = DataTree::assemble(extended, last_zxid, sessions, nodes)?;
+    Ok((tree, kinds))
+}
+
+fn node(n: ZkNode) -> Node {
+    let s = n.stat;
+    Node {
+        data: n.data,
+        acl: n.acl,
+        czxid: s.czxid,
+        mzxid: s.mzxid,
+        ctime: s.ctime,
+        mtime: s.mtime,
+        version: s.version,
+        cversion: s.cversion,
+        aversion: s.aversion,
+        ephemeral_owner: s.ephemeral_owner,
+        pzxid: s.pzxid,
+        children: Default::default(),
+    }
 }
 
 fn count(k: &mut Kinds, owner: i64, client_owner: i64) {

@@ -55,6 +55,12 @@ pub enum TxnOp {
     Fail(ErrorCode),
     /// A blank or membership entry of the log: takes a zxid, changes nothing.
     Noop,
+    /// The AdminServer's `restore`: the nodes and sessions of `snapshot` (a tree as
+    /// `DataTree::encode_snapshot` writes it) replace the tree's (`apply::restore`).
+    /// Last, so that the variants before it keep their number in the log's records.
+    Restore {
+        snapshot: Bytes,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +202,7 @@ impl std::fmt::Display for Txn {
             TxnOp::Reap { .. } => "deleteContainer",
             TxnOp::Fail(_) => "error",
             TxnOp::Noop => "noop",
+            TxnOp::Restore { .. } => "restore",
         };
         write!(f, "{what} session=0x{:x}", self.session_id)
     }
@@ -247,6 +254,7 @@ impl TxnOp {
             TxnOp::Reap { path } => ("deleteContainer", path.clone()),
             TxnOp::Fail(e) => ("error", e.to_string()),
             TxnOp::Noop => ("noop", String::new()),
+            TxnOp::Restore { snapshot } => ("restore", format!("snapshot={}B", snapshot.len())),
         }
     }
 }

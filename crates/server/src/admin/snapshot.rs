@@ -38,7 +38,7 @@ impl RateLimiter {
         }
     }
 
-    fn allow(&self) -> bool {
+    pub(super) fn allow(&self) -> bool {
         let now = Instant::now();
         let mut last = match self.last_reset.lock() {
             Ok(g) => g,
@@ -55,7 +55,7 @@ impl RateLimiter {
 }
 
 /// The JSON ZooKeeper's CommandResponse gives with a status, and no data.
-fn refusal(command: &str, status: StatusCode, error: Option<&str>) -> Response {
+pub(super) fn refusal(command: &str, status: StatusCode, error: Option<&str>) -> Response {
     let body = json!({ "command": command, "error": error });
     (status, axum::Json(body)).into_response()
 }

@@ -235,6 +235,7 @@ impl Config {
             "admin.portUnification" => self.admin_https.port_unification = parse_bool(key, value)?,
             "admin.needClientAuth" => self.admin_https.need_client_auth = parse_bool(key, value)?,
             "admin.snapshot.enabled" => self.admin_snapshot_enabled = parse_bool(key, value)?,
+            "admin.restore.enabled" => self.admin_restore_enabled = parse_bool(key, value)?,
             "admin.rateLimiterIntervalInMS" => {
                 self.admin_rate_limiter_interval = parse(key, value, "number of milliseconds")?
             }

@@ -56,6 +56,8 @@ pub struct Config {
     pub admin_https: super::tls::AdminHttps,
     /// `admin.snapshot.enabled`: the AdminServer's `snapshot` command (3.9).
     pub admin_snapshot_enabled: bool,
+    /// `admin.restore.enabled`: the AdminServer's `restore` command (3.9).
+    pub admin_restore_enabled: bool,
     /// `admin.rateLimiterIntervalInMS`: at most one `snapshot` per this many
     /// microseconds (ZooKeeper's unit quirk, kept), one `restore` per this many ms.
     pub admin_rate_limiter_interval: u64,
@@ -124,6 +126,7 @@ impl Default for Config {
             admin: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 8080)),
             admin_https: Default::default(),
             admin_snapshot_enabled: true,
+            admin_restore_enabled: true,
             admin_rate_limiter_interval: 300_000,
             metrics: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 7000)),
             log_dir: std::env::var_os("ZOO_LOG_DIR").map(PathBuf::from),

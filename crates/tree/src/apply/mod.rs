@@ -8,6 +8,7 @@
 //!   multi, and the dispatch of one operation to the modules below.
 //! - `create`, `remove` (delete, deleteContainer, closeSession), `change` (setData,
 //!   setACL, check): one file per kind of operation.
+//! - `restore`: the AdminServer's restore, a snapshot's tree in place of this one.
 //! - `checks`: the lookups and ACL and path preconditions the operations share.
 //! - `context`: the state one transaction carries (zxid, undo log, events) and the
 //!   roll-back of a failed multi.
@@ -20,6 +21,7 @@ mod checks;
 mod context;
 mod create;
 mod remove;
+mod restore;
 mod transaction;
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ impl DataTree {
                 return OpResult::SessionClosed;
             }
             TxnOp::Noop => return OpResult::Done,
+            TxnOp::Restore { snapshot } => return self.restore(cx, snapshot),
             _ => {}
         }
         if session_id != 0 && !self.sessions.contains_key(&session_id) {
