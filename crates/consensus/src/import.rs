@@ -3,7 +3,7 @@
 //! zxid), so the next entry, and every client's next zxid, comes after it; the
 //! membership is the voters given, as a first start would have set it.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use corral_storage::snapshot;
@@ -15,20 +15,26 @@ use crate::error::ConsensusError;
 use crate::types::{LogId, SnapshotMeta, StoredMembership, TypeConfig};
 
 /// Writes `tree` (an encoded, compressed tree) as the snapshot at index
-/// `last_zxid` in `snap_dir`, with `voters` as its membership. Returns the file
-/// and its size.
+/// `last_zxid` in `snap_dir`, with `voters` (id to host:quorumPort, as the server's
+/// `Members` has them; empty for a standalone server) as its membership. Returns
+/// the file and its size.
 pub fn write_imported_snapshot(
     snap_dir: &Path,
     last_zxid: u64,
     tree: &[u8],
-    voters: BTreeSet<u64>,
+    voters: BTreeMap<u64, String>,
 ) -> Result<(PathBuf, u64), ConsensusError> {
     // Term 0, as the entries a first start's initialize() writes: the first
     // election then moves to term 1, above it.
     let leader = <TypeConfig as openraft::RaftTypeConfig>::LeaderId::new_committed(0, 0);
     let log_id = LogId::new(leader, last_zxid);
-    let membership: Membership<u64, BasicNode> =
-        Membership::new_with_defaults(vec![voters], Vec::new());
+    let ids = voters.keys().copied().collect();
+    let nodes: BTreeMap<u64, BasicNode> = voters
+        .into_iter()
+        .map(|(id, addr)| (id, BasicNode::new(addr)))
+        .collect();
+    let membership: Membership<u64, BasicNode> = Membership::new(vec![ids], nodes)
+        .map_err(|e| ConsensusError::Storage(format!("imported membership: {e}")))?;
     let meta = SnapshotMeta {
         last_log_id: Some(log_id),
         last_membership: StoredMembership::new(Some(log_id), membership),

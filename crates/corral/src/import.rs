@@ -6,7 +6,7 @@
 //! The directory is written beside the target under a temporary name and renamed
 //! into place at the end: a failed import leaves nothing behind.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,6 +34,11 @@ pub struct ImportArgs {
     /// The id (myid) of the Corral server that will start on the result.
     #[arg(long, default_value_t = 1)]
     myid: u64,
+    /// The zoo.cfg of the Corral server that will start on the result: its dataDir
+    /// is the target (holding nothing but its myid file), and its server.N
+    /// participants the ensemble's membership. Instead of --to and --myid.
+    #[arg(long, conflicts_with_all = ["to", "myid"])]
+    config: Option<PathBuf>,
     /// Keep TTL nodes creatable (extendedTypesEnabled); on by itself when the
     /// imported tree has TTL nodes.
     #[arg(long)]
@@ -54,9 +59,57 @@ pub fn run(args: ImportArgs) -> ExitCode {
     }
 }
 
+/// Where the import goes: the data directory, the server's id, the membership, and
+/// the myid file the directory already holds.
+struct Target {
+    to: PathBuf,
+    myid: u64,
+    /// Id to host:quorumPort, as the server dials them; no address for a standalone.
+    voters: BTreeMap<u64, String>,
+    myid_file: Option<Vec<u8>>,
+}
+
+impl Target {
+    fn of(args: &ImportArgs) -> Result<Target, Failure> {
+        let Some(path) = &args.config else {
+            return Ok(Target {
+                to: args.to.clone(),
+                myid: args.myid,
+                voters: BTreeMap::from([(args.myid, String::new())]),
+                myid_file: None,
+            });
+        };
+        let config = corral_server::Config::load(path).map_err(|e| e.to_string())?;
+        if config.me().is_some_and(|p| p.observer) || config.peer_type_observer {
+            return Err(format!(
+                "{}: server.{} is an observer; import into a participant, and an observer catches up from the leader",
+                path.display(),
+                config.my_id
+            ));
+        }
+        let mut voters: BTreeMap<u64, String> = config
+            .servers
+            .iter()
+            .filter(|p| !p.observer)
+            .map(|p| (p.id, p.quorum_address()))
+            .collect();
+        if voters.is_empty() {
+            voters.insert(config.my_id, String::new());
+        }
+        let myid = std::fs::read(config.data_dir.join("myid")).ok();
+        Ok(Target {
+            to: config.data_dir,
+            myid: config.my_id,
+            voters,
+            myid_file: myid,
+        })
+    }
+}
+
 fn import(args: &ImportArgs) -> Result<(), Failure> {
+    let target = Target::of(args)?;
     if !args.dry_run {
-        check_target(&args.to)?;
+        check_import_target(&target.to)?;
     }
     let bar = ProgressBar::new(0);
     let dirs = Dirs {
@@ -82,9 +135,34 @@ fn import(args: &ImportArgs) -> Result<(), Failure> {
         summary.print(&tree.1, "checked (dry run, nothing written)");
         return Ok(());
     }
-    write(&args.to, summary.last_zxid, &encoded, args.myid)?;
-    summary.print(&tree.1, &format!("written to {}", args.to.display()));
+    write(&target, summary.last_zxid, &encoded)?;
+    let members: Vec<String> = target.voters.keys().map(u64::to_string).collect();
+    summary.print(
+        &tree.1,
+        &format!(
+            "written to {} for server {} of the membership {{{}}}",
+            target.to.display(),
+            target.myid,
+            members.join(", ")
+        ),
+    );
     Ok(())
+}
+
+/// The target must not exist, or hold nothing but a myid file (which ZooKeeper's
+/// operators write before a server first starts).
+fn check_import_target(to: &Path) -> Result<(), Failure> {
+    let only_myid = std::fs::read_dir(to).is_ok_and(|entries| {
+        let names: Vec<_> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        names.len() == 1 && names[0] == "myid"
+    });
+    if only_myid {
+        return Ok(());
+    }
+    check_target(to)
 }
 
 /// The target must not exist, or be an empty directory.
@@ -209,7 +287,8 @@ fn encode(mut tree: DataTree) -> Result<Bytes, Failure> {
 }
 
 /// Writes the data directory under a temporary name beside `to`, then renames it.
-fn write(to: &Path, last_zxid: i64, tree: &[u8], myid: u64) -> Result<(), Failure> {
+fn write(target: &Target, last_zxid: i64, tree: &[u8]) -> Result<(), Failure> {
+    let to = &target.to;
     let parent = match to.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -220,20 +299,15 @@ fn write(to: &Path, last_zxid: i64, tree: &[u8], myid: u64) -> Result<(), Failur
         name.as_deref().unwrap_or("data"),
         std::process::id()
     ));
-    let result = write_aside(&aside, to, last_zxid, tree, myid);
+    let result = write_aside(&aside, target, last_zxid, tree);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&aside);
     }
     result
 }
 
-fn write_aside(
-    aside: &Path,
-    to: &Path,
-    last_zxid: i64,
-    tree: &[u8],
-    myid: u64,
-) -> Result<(), Failure> {
+fn write_aside(aside: &Path, target: &Target, last_zxid: i64, tree: &[u8]) -> Result<(), Failure> {
+    let to = &target.to;
     let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     std::fs::create_dir_all(aside).map_err(|e| io(aside, e))?;
     let snapshots = aside.join("snapshots");
@@ -243,12 +317,21 @@ fn write_aside(
         &snapshots,
         zxid,
         tree,
-        BTreeSet::from([myid]),
+        target.voters.clone(),
     )
     .map_err(|e| e.to_string())?;
+    if let Some(myid) = &target.myid_file {
+        let file = aside.join("myid");
+        std::fs::write(&file, myid).map_err(|e| io(&file, e))?;
+    }
     // An empty target directory is replaced; rename cannot replace a directory
-    // elsewhere, and check_target has made sure it holds nothing.
+    // elsewhere, and check_import_target has made sure it holds nothing but the
+    // myid file, which the new directory has too.
     if to.exists() {
+        let myid = to.join("myid");
+        if myid.exists() {
+            std::fs::remove_file(&myid).map_err(|e| io(&myid, e))?;
+        }
         std::fs::remove_dir(to).map_err(|e| io(to, e))?;
     }
     std::fs::rename(aside, to).map_err(|e| io(to, e))?;

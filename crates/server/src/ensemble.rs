@@ -59,7 +59,7 @@ pub fn members(config: &mut Config) -> Result<Members, String> {
         } else {
             &mut members.voters
         };
-        side.insert(p.id, format!("{}:{}", p.host, p.quorum_port));
+        side.insert(p.id, p.quorum_address());
     }
     if members.voters.is_empty() {
         return Err("no voting server.N lines".into());

@@ -216,13 +216,14 @@ fn replay_logs(
 }
 
 /// Compares the snapshot's digest with the tree's once the tree is at its zxid.
-/// ZooKeeper skips a digest of another version, and one older than the snapshot
-/// (a new leader's snapshot at epoch+0); so does this.
+/// ZooKeeper skips a digest of another version, one older than the snapshot (a new
+/// leader's snapshot at epoch+0), and one at zxid 0, which it reads as "the digest
+/// value is empty" (an ensemble member's first snapshot.0 stores 0); so does this.
 fn check_digest(loaded: &mut Loaded, at: i64) {
     let Some((zxid, version, stored)) = loaded.digest else {
         return;
     };
-    if version != DIGEST_VERSION || zxid != at || zxid < loaded.snapshot_zxid {
+    if version != DIGEST_VERSION || zxid <= 0 || zxid != at || zxid < loaded.snapshot_zxid {
         return;
     }
     if loaded.digest_check.is_some() {

@@ -22,6 +22,13 @@ pub struct Peer {
     pub client: Option<(Option<String>, u16)>,
 }
 
+impl Peer {
+    /// host:quorumPort, where the other members reach this one.
+    pub fn quorum_address(&self) -> String {
+        format!("{}:{}", self.host, self.quorum_port)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub client_port: u16,
