@@ -37,12 +37,17 @@ pub async fn start(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     if let Some(addr) = state.config.admin {
-        let limiter = Arc::new(snapshot::RateLimiter::new(Duration::from_micros(
-            state.config.admin_rate_limiter_interval,
-        )));
-        let restore_limiter = Arc::new(RestoreLimiter(snapshot::RateLimiter::new(
-            Duration::from_millis(state.config.admin_rate_limiter_interval),
-        )));
+        let c = &state.config;
+        let snapshot_every = c.admin_snapshot_interval_ms.map_or(
+            Duration::from_micros(c.admin_rate_limiter_interval),
+            Duration::from_millis,
+        );
+        let restore_every = Duration::from_millis(
+            c.admin_restore_interval_ms
+                .unwrap_or(c.admin_rate_limiter_interval),
+        );
+        let limiter = Arc::new(snapshot::RateLimiter::new(snapshot_every));
+        let restore_limiter = Arc::new(RestoreLimiter(snapshot::RateLimiter::new(restore_every)));
         let app = Router::new()
             .route("/commands/snapshot", get(snapshot_command))
             .route("/commands/snap", get(snapshot_command))

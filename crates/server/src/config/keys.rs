@@ -236,6 +236,12 @@ impl Config {
             "admin.needClientAuth" => self.admin_https.need_client_auth = parse_bool(key, value)?,
             "admin.snapshot.enabled" => self.admin_snapshot_enabled = parse_bool(key, value)?,
             "admin.restore.enabled" => self.admin_restore_enabled = parse_bool(key, value)?,
+            "admin.snapshot.intervalInMS" => {
+                self.admin_snapshot_interval_ms = Some(parse(key, value, "number of milliseconds")?)
+            }
+            "admin.restore.intervalInMS" => {
+                self.admin_restore_interval_ms = Some(parse(key, value, "number of milliseconds")?)
+            }
             "admin.rateLimiterIntervalInMS" => {
                 self.admin_rate_limiter_interval = parse(key, value, "number of milliseconds")?
             }

@@ -68,6 +68,10 @@ pub struct Config {
     /// `admin.rateLimiterIntervalInMS`: at most one `snapshot` per this many
     /// microseconds (ZooKeeper's unit quirk, kept), one `restore` per this many ms.
     pub admin_rate_limiter_interval: u64,
+    /// `admin.snapshot.intervalInMS` and `admin.restore.intervalInMS` (Corral's): each
+    /// command's own interval, in milliseconds, in place of the shared one.
+    pub admin_snapshot_interval_ms: Option<u64>,
+    pub admin_restore_interval_ms: Option<u64>,
     /// Prometheus /metrics: `metricsProvider.httpHost` and `metricsProvider.httpPort`
     /// (`metricsProvider.httpPort=0` turns it off).
     pub metrics: Option<std::net::SocketAddr>,
@@ -135,6 +139,8 @@ impl Default for Config {
             admin_snapshot_enabled: true,
             admin_restore_enabled: true,
             admin_rate_limiter_interval: 300_000,
+            admin_snapshot_interval_ms: None,
+            admin_restore_interval_ms: None,
             metrics: Some(SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 7000)),
             log_dir: std::env::var_os("ZOO_LOG_DIR").map(PathBuf::from),
             log_format: LogFormat::Text,
