@@ -53,7 +53,10 @@ def test_restore_brings_every_member_back_to_the_snapshot():
         admin_id = zkwire.digest_id("admin", "pw")
         zkimport.ok(c.call("setACL", path="/", acl=[(zkwire.ALL, "digest", admin_id),
                                                     (zkwire.READ | zkwire.CREATE, "world", "anyone")]), "setACL /")
-        zkimport.ok(c.call("sync", path="/"), "sync")
+        # The snapshot is of the tree the follower has applied: sync it first.
+        there = zkwire.ZkConn(servers.HOST, m[followers[0]].port, timeout_ms=30000, sock_timeout=30.0)
+        zkimport.ok(there.call("sync", path="/"), "sync")
+        there.close()
         status, snap = admin(admin_ports[followers[0]], "/commands/snapshot?streaming=true", "digest admin:pw")
         assert status == 200 and isinstance(snap, bytes) and len(snap) > 1024 * 1024, status
         want = zkimport.dump(servers.HOST, m[followers[0]].port)
@@ -112,6 +115,46 @@ def test_restore_disabled_answers_503():
         assert status == 200 and isinstance(snap, bytes)
         status, _ = admin(port, "/commands/restore", "digest %s:%s" % (servers.SUPER_USER, servers.SUPER_PASSWORD), snap)
         assert status == 503
+    finally:
+        corral.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_corral_backup_and_restore_put_a_standalone_server_back():
+    """`corral backup` saves the tree and names the file after the zxid; after the tree
+    moves on, `corral restore` puts it back; a caller without ALL on / is refused with
+    the AdminServer's reason."""
+    import subprocess
+    root = tempfile.mkdtemp(prefix="corral-backup-")
+    port = servers.free_port()
+    corral = zkimport.start_corral_on(os.path.join(root, "corral"), servers.free_port(), [
+        "admin.enableServer=true", "admin.serverPort=%d" % port, "admin.serverAddress=%s" % servers.HOST])
+    admin_addr = "%s:%d" % (servers.HOST, port)
+    auth = "%s:%s" % (servers.SUPER_USER, servers.SUPER_PASSWORD)
+    try:
+        c = corral.conn(timeout_ms=30000, sock_timeout=30.0)
+        zkimport.build_tree(c, small=200, big=1)
+        # Only the super user (and ALL's holders, none here) may take a backup.
+        zkimport.ok(c.call("setACL", path="/", acl=[(zkwire.ALL, "digest", zkwire.digest_id("admin", "pw")),
+                                                    (zkwire.ALL & ~zkwire.ADMIN, "world", "anyone")]), "setACL /")
+        want = zkimport.dump(corral.host, corral.port)
+        refused = subprocess.run([servers.corral_bin(), "backup", "--admin", admin_addr, "--auth", "bob:pw"],
+                                 cwd=root, capture_output=True, text=True, timeout=120)
+        assert refused.returncode != 0 and "403: Not authorized" in refused.stderr, refused.stderr
+        r = subprocess.run([servers.corral_bin(), "backup", "--admin", admin_addr, "--auth", auth],
+                           cwd=root, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        saved = [f for f in os.listdir(root) if f.startswith("snapshot.")]
+        assert len(saved) == 1 and "saved" in r.stdout and saved[0][len("snapshot."):] in r.stdout, (saved, r.stdout)
+        zkimport.ok(c.call("delete", path="/app/small/n00003"), "delete")
+        zkimport.ok(c.create("/later", b"x"), "create")
+        assert zkimport.diff(want, zkimport.dump(corral.host, corral.port)) != []
+        r = subprocess.run([servers.corral_bin(), "restore", os.path.join(root, saved[0]), "--admin", admin_addr,
+                            "--auth", auth], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and "restored" in r.stdout, r.stdout + r.stderr
+        got = zkimport.dump(corral.host, corral.port)
+        assert zkimport.diff(want, got) == [], repr(zkimport.diff(want, got)[:3])[:1500]
+        c.close()
     finally:
         corral.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -3,6 +3,7 @@
 //! This crate owns the command line and process set-up only (arguments, logging,
 //! signals); the server itself is `corral-server`.
 
+mod backup;
 mod dev;
 mod export;
 mod four;
@@ -89,6 +90,10 @@ enum Command {
     Import(import::ImportArgs),
     /// Export a stopped server's data directory as an Apache ZooKeeper one (the way back).
     Export(export::ExportArgs),
+    /// Save a running server's tree as a ZooKeeper snapshot (the AdminServer's snapshot).
+    Backup(backup::BackupArgs),
+    /// Put a snapshot back on a running server or ensemble (the AdminServer's restore).
+    Restore(backup::RestoreArgs),
     /// Send a four-letter word (ruok, srvr, mntr…) and print the answer.
     Four {
         word: String,
@@ -138,6 +143,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(zkcli_style_args());
     match cli.command {
         Command::Server { config } => run_server(config),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
         Command::Four { word, server } => four::run(&word, &server),
         Command::Cli {
             server,
