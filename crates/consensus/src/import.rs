@@ -24,9 +24,12 @@ pub fn write_imported_snapshot(
     tree: &[u8],
     voters: BTreeMap<u64, String>,
 ) -> Result<(PathBuf, u64), ConsensusError> {
-    // Term 0, as the entries a first start's initialize() writes: the first
-    // election then moves to term 1, above it.
-    let leader = <TypeConfig as openraft::RaftTypeConfig>::LeaderId::new_committed(0, 0);
+    // Term 1: above the term-0 entry a first start's initialize() writes on a member
+    // with an empty directory (its leader id is (0, its own id), which would compare
+    // above (0, 0)), so an imported member never grants its vote to an empty one,
+    // and an empty one takes this snapshot from the leader. The first election moves
+    // to term 2.
+    let leader = <TypeConfig as openraft::RaftTypeConfig>::LeaderId::new_committed(1, 0);
     let log_id = LogId::new(leader, last_zxid);
     let ids = voters.keys().copied().collect();
     let nodes: BTreeMap<u64, BasicNode> = voters

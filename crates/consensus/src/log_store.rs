@@ -206,6 +206,24 @@ impl DiskLogStore {
         Ok(next)
     }
 
+    /// The index of the last entry, or of the purge point when no entry follows it.
+    pub fn last_index(&self) -> Option<u64> {
+        self.lock().next_index().map(|n| n - 1)
+    }
+
+    /// Starts the log after `snapshot`, which the whole log is behind (one `corral
+    /// import` wrote): purged and committed up to it, both made durable, as after a
+    /// snapshot taken here.
+    pub fn start_after(&self, snapshot: LogId) -> Result<(), io::Error> {
+        let mut inner = self.lock();
+        inner.state.last_purged = Some(snapshot);
+        inner.save_state()?;
+        inner.committed = Some(snapshot);
+        let bytes = postcard::to_stdvec(&Some(snapshot))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        inner.wal.append_committed(&bytes).map_err(to_io)
+    }
+
     /// Moves the purge point back to `to` (recovery fell back to an older snapshot);
     /// the entries after it must be in memory.
     pub fn rewind_purged(&self, to: Option<LogId>) -> Result<(), io::Error> {

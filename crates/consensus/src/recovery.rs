@@ -87,6 +87,16 @@ pub fn recover(
             .rewind_purged(base.applied)
             .map_err(|e| err(e.to_string()))?;
     }
+    if let Some(applied) = base.applied {
+        // A snapshot the whole log is behind: one `corral import` wrote, with no log
+        // yet. What it holds is committed, so the log is purged and committed up to
+        // it, as after a snapshot taken here; otherwise this member would tell
+        // openraft its log is empty, grant its vote to an empty member and take its
+        // appends.
+        if store.last_index().is_none_or(|last| last < applied.index) {
+            store.start_after(applied).map_err(|e| err(e.to_string()))?;
+        }
+    }
     // Purged entries were committed, so the replay reaches at least the purge point.
     let committed = committed.map(|c| c.index).max(last_purged.map(|p| p.index));
     replay(base, store, log_dir, committed, started)
