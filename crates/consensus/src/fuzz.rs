@@ -11,39 +11,32 @@ use crate::record;
 
 /// The frames a peer sends on a connection to this server's quorum port, read as
 /// `peer::serve` reads them: a first frame within `HELLO_MAX`, then frames within
-/// `MAX_FRAME`, until one fails to decode. Each frame that decodes must encode again.
-/// Says whether every frame decoded.
+/// `MAX_FRAME`, until one fails to decode. Says whether every frame decoded.
 pub fn peer_requests(data: &[u8]) -> bool {
-    let mut rest = data;
-    let mut limit = HELLO_MAX;
-    loop {
-        match read_one::<PeerRequest>(&mut rest, limit) {
-            None => return true,
-            Some(Err(_)) => return false,
-            Some(Ok(request)) => {
-                assert!(
-                    encode(&request).is_ok(),
-                    "a decoded peer request must encode"
-                );
-                limit = MAX_FRAME;
-            }
-        }
-    }
+    read_all::<PeerRequest>(data, HELLO_MAX)
 }
 
 /// The frames a peer answers with, read as `peer::raft_client` and `forward` read them.
 /// Says whether every frame decoded.
 pub fn peer_responses(data: &[u8]) -> bool {
+    read_all::<PeerResponse>(data, MAX_FRAME)
+}
+
+/// Reads frames (the first within `first_limit`) until the bytes end or one does not
+/// decode; each frame that decodes must encode again.
+fn read_all<T: for<'de> serde::Deserialize<'de> + serde::Serialize>(
+    data: &[u8],
+    first_limit: u32,
+) -> bool {
     let mut rest = data;
+    let mut limit = first_limit;
     loop {
-        match read_one::<PeerResponse>(&mut rest, MAX_FRAME) {
+        match read_one::<T>(&mut rest, limit) {
             None => return true,
             Some(Err(_)) => return false,
-            Some(Ok(response)) => {
-                assert!(
-                    encode(&response).is_ok(),
-                    "a decoded peer response must encode"
-                )
+            Some(Ok(frame)) => {
+                assert!(encode(&frame).is_ok(), "a decoded peer frame must encode");
+                limit = MAX_FRAME;
             }
         }
     }

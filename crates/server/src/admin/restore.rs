@@ -22,7 +22,7 @@ use bytes::Bytes;
 use corral_tree::{OpResult, Txn, TxnOp};
 use serde_json::json;
 
-use super::snapshot::{check_auth, refusal, RateLimiter};
+use super::snapshot::{refusal, Gate, RateLimiter};
 use crate::state::ServerState;
 
 const NAME: &str = "restore";
@@ -40,19 +40,14 @@ pub async fn restore(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    if let Some(refused) = check_auth(state, NAME, headers) {
+    let gate = Gate {
+        command: NAME,
+        enabled: state.config.admin_restore_enabled,
+        enabled_key: "admin.restore.enabled",
+        limiter,
+    };
+    if let Some(refused) = gate.refuses(state, headers) {
         return refused;
-    }
-    if !state.config.admin_restore_enabled {
-        tracing::warn!("Restore command is disabled (admin.restore.enabled=false)");
-        return refusal(NAME, StatusCode::SERVICE_UNAVAILABLE, None);
-    }
-    if !limiter.allow() {
-        tracing::warn!(
-            "Restore request was rate limited (admin.rateLimiterIntervalInMS={})",
-            state.config.admin_rate_limiter_interval
-        );
-        return refusal(NAME, StatusCode::TOO_MANY_REQUESTS, None);
     }
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) if !b.is_empty() => b,

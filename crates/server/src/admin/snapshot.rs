@@ -129,6 +129,41 @@ pub fn check_auth(state: &ServerState, command: &str, headers: &HeaderMap) -> Op
     None
 }
 
+/// The checks `snapshot` and `restore` make before anything else, in ZooKeeper's
+/// order: the caller's ALL on "/", the command's switch, its rate limiter.
+pub struct Gate<'a> {
+    pub command: &'static str,
+    pub enabled: bool,
+    pub enabled_key: &'static str,
+    pub limiter: &'a RateLimiter,
+}
+
+impl Gate<'_> {
+    /// The refusal, if the call may not go on.
+    pub fn refuses(&self, state: &ServerState, headers: &HeaderMap) -> Option<Response> {
+        if let Some(refused) = check_auth(state, self.command, headers) {
+            return Some(refused);
+        }
+        if !self.enabled {
+            tracing::warn!(
+                "{} command is disabled ({}=false)",
+                self.command,
+                self.enabled_key
+            );
+            return Some(refusal(self.command, StatusCode::SERVICE_UNAVAILABLE, None));
+        }
+        if !self.limiter.allow() {
+            tracing::warn!(
+                "{} request was rate limited (admin.rateLimiterIntervalInMS={})",
+                self.command,
+                state.config.admin_rate_limiter_interval
+            );
+            return Some(refusal(self.command, StatusCode::TOO_MANY_REQUESTS, None));
+        }
+        None
+    }
+}
+
 /// The command itself, once the server is known to be serving.
 pub fn snapshot(
     state: &ServerState,
@@ -137,19 +172,14 @@ pub fn snapshot(
     headers: &HeaderMap,
 ) -> Response {
     const NAME: &str = "snapshot";
-    if let Some(refused) = check_auth(state, NAME, headers) {
+    let gate = Gate {
+        command: NAME,
+        enabled: state.config.admin_snapshot_enabled,
+        enabled_key: "admin.snapshot.enabled",
+        limiter,
+    };
+    if let Some(refused) = gate.refuses(state, headers) {
         return refused;
-    }
-    if !state.config.admin_snapshot_enabled {
-        tracing::warn!("Snapshot command is disabled (admin.snapshot.enabled=false)");
-        return refusal(NAME, StatusCode::SERVICE_UNAVAILABLE, None);
-    }
-    if !limiter.allow() {
-        tracing::warn!(
-            "Snapshot request was rate limited (admin.rateLimiterIntervalInMS={})",
-            state.config.admin_rate_limiter_interval
-        );
-        return refusal(NAME, StatusCode::TOO_MANY_REQUESTS, None);
     }
     // Boolean.parseBoolean: only "true", in any case, is true.
     let streaming = streaming.is_none_or(|s| s.eq_ignore_ascii_case("true"));

@@ -131,18 +131,10 @@ mod tests {
     use bytes::Bytes;
     use corral_jute::OpCode;
 
+    use super::super::tests::txn;
     use super::*;
     use crate::acl;
-    use crate::txn::{CreateOp, Txn, TxnOp};
-
-    fn txn(session_id: i64, op: TxnOp) -> Txn {
-        Txn {
-            session_id,
-            time: 1000,
-            identity: vec![],
-            op,
-        }
-    }
+    use crate::txn::{CreateOp, TxnOp};
 
     fn create(path: &str, data: &'static [u8], flags: i32) -> TxnOp {
         TxnOp::Create(CreateOp {

@@ -9,7 +9,7 @@ use crate::acl;
 use crate::tree::{DataTree, Event, EventKind};
 use crate::txn::{CreateOp, OpResult, Txn, TxnOp};
 
-fn txn(session_id: i64, op: TxnOp) -> Txn {
+pub(super) fn txn(session_id: i64, op: TxnOp) -> Txn {
     Txn {
         session_id,
         time: 1000,
