@@ -332,6 +332,36 @@ def _(r):
     a.delete("/zookeeper")
 
 
+@case("quota_stats_follow_writes")
+def _(r):
+    """A quota as zkCli's setquota writes it, then writes inside and outside it, one
+    failing multi, and a nested quota: the stats node's data after each (ZooKeeper's
+    DataTree.updateQuotaStat; the longest quota counts)."""
+    a = r.session("a")
+    a.create(r.p("q"), b"12345")
+    a.create(r.p("q/a"), b"xy")
+    quota = "/zookeeper/quota" + r.p("q")
+    parts = quota.split("/")
+    for i in range(3, len(parts) + 1):
+        a.create("/".join(parts[:i]))
+    a.create(quota + "/zookeeper_limits", b"count=10,bytes=-1")
+    a.create(quota + "/zookeeper_stats", b"count=0,bytes=0")
+    a.get(quota + "/zookeeper_stats")
+    a.create(r.p("q/b"), b"abc")
+    a.set(r.p("q/b"), b"a")
+    a.delete(r.p("q/a"))
+    a.create(r.p("qq"), b"outside")
+    a.multi([("create", dict(path=r.p("q/m"), data=b"mmm")), ("delete", dict(path=r.p("q/absent")))])
+    a.get(quota + "/zookeeper_stats")
+    a.create(r.p("q/b/c"), b"")
+    a.create(quota + "/b")
+    a.create(quota + "/b/zookeeper_limits", b"count=1")
+    a.create(quota + "/b/zookeeper_stats", b"")
+    a.create(r.p("q/b/c/d"), b"12")
+    a.get(quota + "/zookeeper_stats")
+    a.get(quota + "/b/zookeeper_stats")
+
+
 @case("delete_root")
 def _(r):
     a = r.session("a")

@@ -26,27 +26,6 @@ def run_export(corral_dir, to, *extra):
                           capture_output=True, text=True, timeout=600)
 
 
-def recount_quota_stats(dump):
-    """The dump as ZooKeeper serves it after a load: each quota's zookeeper_stats node
-    recounted from the subtree it covers (DataTree.setupQuota). Corral stores the stats
-    node as written and does not keep it up to date (docs/migration.md)."""
-    out = dict(dump)
-    prefix = "/zookeeper/quota"
-    for path in dump:
-        if not (path.startswith(prefix + "/") and path.endswith("/zookeeper_stats")):
-            continue
-        real = path[len(prefix):-len("/zookeeper_stats")] or "/"
-        under = [p for p in dump if p == real or p.startswith(real.rstrip("/") + "/")]
-        count = len(under)
-        size = sum(len(dump[p][0]["data"] or b"") for p in under)
-        data = ("count=%d,bytes=%d" % (count, size)).encode()
-        node, acl = dump[path]
-        node = dict(node, data=data, stat=dict(node["stat"], dataLength=len(data)))
-        acl = dict(acl, stat=dict(acl["stat"], dataLength=len(data)))
-        out[path] = (node, acl)
-    return out
-
-
 def test_export_round_trip_to_zookeeper():
     from kazoo.client import KazooClient
     from kazoo.protocol.states import KazooState
@@ -66,7 +45,7 @@ def test_export_round_trip_to_zookeeper():
         client.create("/app/kazoo-eph", b"mine", ephemeral=True)
         session_id = client.client_id[0]
         last_zxid = zkimport.ok(c.call("setData", path="/app", data=b"last"), "setData").zxid
-        want = recount_quota_stats(zkimport.dump(servers.HOST, port))
+        want = zkimport.dump(servers.HOST, port)
         app = zkimport.ok(c.call("exists", path="/app"), "exists").body["stat"]
         c.close()
         states = []
@@ -207,7 +186,7 @@ def test_admin_snapshot_streams_what_zookeeper_loads():
         last_zxid = int(headers["last_zxid"], 16)
         again, _, _ = admin_get(admin_port, "/commands/snap", "digest admin:pw")
         assert again == 429
-        want = recount_quota_stats(zkimport.dump(corral.host, corral.port))
+        want = zkimport.dump(corral.host, corral.port)
         zk_dir = os.path.join(root, "zk")
         os.makedirs(os.path.join(zk_dir, "version-2"))
         with open(os.path.join(zk_dir, "version-2", "snapshot.%x" % last_zxid), "wb") as f:

@@ -38,6 +38,7 @@ impl DataTree {
         node.version = node.version.wrapping_add(1);
         let stat = node.stat();
         self.data_size = (self.data_size + stat.data_length as u64).saturating_sub(old_len as u64);
+        self.quota_after_set(cx, path, old_len, stat.data_length as usize);
         cx.events.push(Event {
             path: path.to_string(),
             kind: EventKind::DataChanged,

@@ -102,7 +102,9 @@ impl DataTree {
             parent.children.insert(path::name(&path).to_string());
         }
         self.track(&path, owner, true);
+        let bytes = node.data_len();
         self.nodes.insert(path.clone(), node);
+        self.quota_after_create(cx, &path, bytes);
         cx.events.push(Event {
             path: parent_path.to_string(),
             kind: EventKind::ChildrenChanged,

@@ -9,17 +9,19 @@
 //! - `create`, `remove` (delete, deleteContainer, closeSession), `change` (setData,
 //!   setACL, check): one file per kind of operation.
 //! - `restore`: the AdminServer's restore, a snapshot's tree in place of this one.
+//! - `quota`: the stats of the quotas a change falls under, as ZooKeeper keeps them.
 //! - `checks`: the lookups and ACL and path preconditions the operations share.
 //! - `context`: the state one transaction carries (zxid, undo log, events) and the
 //!   roll-back of a failed multi.
 //!
-//! `transaction` uses the operation modules; they use `checks` and `context`; none of
-//! them uses `transaction`.
+//! `transaction` uses the operation modules; they use `quota`, `checks` and
+//! `context`; none of them uses `transaction`.
 
 mod change;
 mod checks;
 mod context;
 mod create;
+mod quota;
 mod remove;
 mod restore;
 mod transaction;

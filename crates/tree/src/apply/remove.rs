@@ -64,6 +64,7 @@ impl DataTree {
             .data_size
             .saturating_sub((path.len() + node.data_len()) as u64);
         self.track(path, node.ephemeral_owner, false);
+        self.quota_after_delete(cx, path, node.data_len());
         let mut parent_before = (0, 0);
         if let Some(parent) = self.nodes.get_mut(&parent_path) {
             parent_before = (parent.cversion, parent.pzxid);

@@ -74,6 +74,7 @@ impl DataTree {
             });
         }
         self.retrack();
+        self.recount_quotas(cx);
         // Counted afresh, as decoding a snapshot counts it.
         self.data_size = self
             .nodes
