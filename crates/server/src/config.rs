@@ -24,6 +24,7 @@ mod values;
 
 pub use error::ConfigError;
 pub(crate) use jaas::parse as parse_jaas;
+pub(crate) use keys::read_properties;
 pub use limits::{ConnectionThrottle, Limits};
 pub use peer_security::{PeerSecurityConfig, QuorumSasl};
 pub use sasl::SaslConfig;

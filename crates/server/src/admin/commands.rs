@@ -392,8 +392,10 @@ fn sysp(state: &ServerState, _: &Args, out: &mut Map<String, Value>) {
     }
     // ZooKeeper turns each zoo.cfg key its config parser does not consume into a
     // `zookeeper.`-prefixed system property; list the same ones.
-    let file = c.source.as_ref().and_then(|p| std::fs::File::open(p).ok());
-    let read = file.and_then(|f| java_properties::read(std::io::BufReader::new(f)).ok());
+    let read = c
+        .source
+        .as_ref()
+        .and_then(|p| crate::config::read_properties(p).ok());
     for (k, v) in read.unwrap_or_default() {
         let consumed = ZOOKEEPER_CONSUMES.contains(&k.as_str())
             || [

@@ -5,7 +5,7 @@
 //! or without the prefix, from the file or from `-Dkey=value` words in SERVER_JVMFLAGS
 //! and JVMFLAGS; the file wins, as ZooKeeper's own parsing does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -49,16 +49,7 @@ impl Config {
     /// Reads a zoo.cfg, with JVM-flag properties from the environment beneath it, and
     /// refuses it unless every rule in `validate` holds.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let props = java_properties::read(std::io::BufReader::new(file)).map_err(|source| {
-            ConfigError::Parse {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
+        let props = read_properties(path)?;
         let mut merged = jvm_flag_properties();
         merged.extend(
             props
@@ -321,6 +312,29 @@ impl Config {
     }
 }
 
+/// A properties file as Java's `Properties.load(InputStream)` reads a zoo.cfg:
+/// ISO-8859-1, one character per byte, whatever the bytes. Decoded here rather than by
+/// java_properties, whose decoder sniffs a byte-order mark and then panics on a stray
+/// byte at the end of the file (found by the `zoo_cfg` fuzz target; the input is in
+/// its corpus). Later keys win, as in Java.
+pub(crate) fn read_properties(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text: String = bytes.iter().copied().map(char::from).collect();
+    let mut props = HashMap::new();
+    java_properties::PropertiesIter::new_with_encoding(text.as_bytes(), encoding_rs::UTF_8)
+        .read_into(|k, v| {
+            props.insert(k, v);
+        })
+        .map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(props)
+}
+
 fn parse_int_or_hex(key: &str, value: &str) -> Result<usize, ConfigError> {
     let v = value.trim();
     let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
@@ -444,6 +458,26 @@ mod tests {
         );
         let wl = c.map(|c| c.four_letter_whitelist.clone());
         assert_eq!(wl, Ok(Some(vec!["ruok".to_string(), "mntr".to_string()])));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Bytes as Java's Properties.load reads them: ISO-8859-1, so é (0xE9) in a value
+    /// is é, and a file that opens like a UTF-16 byte-order mark and ends on an odd
+    /// byte (the fuzzer's crash input) is read, not a panic.
+    #[test]
+    fn a_zoo_cfg_is_read_as_iso_8859_1_whatever_its_bytes() {
+        let dir = std::env::temp_dir().join(format!("corral-cfg-latin1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        let cfg = dir.join("zoo.cfg");
+        std::fs::write(&cfg, b"dataDir=/tmp/caf\xe9\nclientPort=2999\n").ok();
+        let c = Config::load(&cfg).map(|c| c.data_dir);
+        assert_eq!(c.ok(), Some(PathBuf::from("/tmp/caf\u{e9}")));
+        let mut odd = vec![0xff, 0xfe, 0xff, 0xf9];
+        odd.extend(std::iter::repeat_n(0xff, 374));
+        odd.push(0xfd);
+        std::fs::write(&cfg, &odd).ok();
+        let read = read_properties(&cfg).map(|p| p.len());
+        assert_eq!(read.ok(), Some(1));
         std::fs::remove_dir_all(&dir).ok();
     }
 
