@@ -17,15 +17,17 @@ flags=(-max_total_time="$secs" -max_len=65536 -malloc_limit_mb=64 -rss_limit_mb=
 status=0
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"
+    started=$(date +%s)
     if cargo +nightly fuzz run "$t" "corpus/$t" -- "${flags[@]}" >"logs/$t.log" 2>&1; then
         verdict=ok
     else
         verdict="CRASH (logs/$t.log, artifacts/$t/)"
         status=1
     fi
+    took=$(( $(date +%s) - started ))
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$')
     rss=$(grep -o 'stat::peak_rss_mb: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$')
     cov=$(grep -o 'cov: [0-9]*' "logs/$t.log" | tail -1 | grep -o '[0-9]*$')
-    echo "$t: ${secs}s, ${execs:-?} execs, coverage ${cov:-?}, peak RSS ${rss:-?} MiB, $(ls "corpus/$t" | wc -l) corpus files: $verdict"
+    echo "$t: ${took}s (build included), ${execs:-?} execs, coverage ${cov:-?}, peak RSS ${rss:-?} MiB, $(ls "corpus/$t" | wc -l) corpus files: $verdict"
 done
 exit $status
