@@ -6,7 +6,8 @@
 //! page, each formatting what `crate::report` gathers; `snapshot` streams the tree in
 //! ZooKeeper's snapshot format (3.9's `snapshot` command, authenticated), and
 //! `restore` takes one back (3.9's `restore`, through the log); `https` is the AdminServer's
-//! listener under `admin.forceHttps` or `admin.portUnification`.
+//! listener under `admin.forceHttps` or `admin.portUnification`; `exhibitor` answers
+//! the reading half of Exhibitor's REST API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use serde_json::{Map, Value};
 use crate::state::ServerState;
 
 mod commands;
+mod exhibitor;
 mod https;
 mod prometheus;
 mod restore;
@@ -59,6 +61,7 @@ pub async fn start(
             .route("/commands/", get(list))
             .route("/commands/{name}", get(command))
             .route("/ready", get(ready))
+            .merge(exhibitor::routes())
             .with_state(state.clone());
         let tls = admin_tls.map(|m| AdminTls {
             material: m,
