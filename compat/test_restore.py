@@ -158,3 +158,28 @@ def test_corral_backup_and_restore_put_a_standalone_server_back():
     finally:
         corral.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_ip_scheme_authenticates_by_the_caller_s_address():
+    """ZooKeeper's IPAuthenticationProvider for the admin commands: `Authorization: ip`
+    names the caller by its address, and an ACL on / for that address lets it in."""
+    root = tempfile.mkdtemp(prefix="corral-admin-ip-")
+    port = servers.free_port()
+    corral = zkimport.start_corral_on(os.path.join(root, "corral"), servers.free_port(), [
+        "admin.enableServer=true", "admin.serverPort=%d" % port, "admin.serverAddress=%s" % servers.HOST,
+        "admin.snapshot.intervalInMS=0"])
+    try:
+        c = corral.conn(timeout_ms=30000)
+        zkimport.ok(c.call("setACL", path="/", acl=[(zkwire.ALL, "ip", "10.0.0.0/8"),
+                                                    (zkwire.READ, "world", "anyone")]), "setACL /")
+        status, _ = admin(port, "/commands/snapshot", "ip")
+        assert status == 403, status
+        zkimport.ok(c.add_auth("digest", ("%s:%s" % (servers.SUPER_USER, servers.SUPER_PASSWORD)).encode()), "super")
+        zkimport.ok(c.call("setACL", path="/", acl=[(zkwire.ALL, "ip", "127.0.0.0/8"),
+                                                    (zkwire.READ, "world", "anyone")]), "setACL /")
+        status, body = admin(port, "/commands/snapshot", "ip")
+        assert status == 200 and isinstance(body, bytes) and body.startswith(b"ZKSN"), status
+        c.close()
+    finally:
+        corral.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -12,10 +12,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::IncomingStream;
 use axum::{Json, Router};
 use serde_json::{Map, Value};
 
@@ -84,6 +86,23 @@ pub async fn start(
     tasks
 }
 
+/// Where an HTTP request came from, on either listener: the `ip` scheme of the
+/// snapshot and restore commands authenticates by it.
+#[derive(Clone, Copy, Debug)]
+struct Peer(std::net::SocketAddr);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, https::HttpsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, https::HttpsListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
 /// HTTPS on the AdminServer.
 struct AdminTls {
     material: Arc<crate::tls::Material>,
@@ -112,6 +131,7 @@ async fn serve(
     let Some(tls) = tls else {
         tracing::info!("{what} listening on http://{addr}");
         return Some(tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<Peer>();
             let served = axum::serve(listener, app).with_graceful_shutdown(shutdown);
             if let Err(e) = served.await {
                 tracing::warn!("HTTP server stopped: {e}");
@@ -130,6 +150,7 @@ async fn serve(
         };
     tracing::info!("{what} listening on https{plain}://{addr}");
     Some(tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<Peer>();
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown);
         if let Err(e) = served.await {
             tracing::warn!("HTTPS server stopped: {e}");
@@ -179,6 +200,7 @@ async fn command(
 async fn snapshot_command(
     State(state): State<Shared>,
     axum::Extension(limiter): axum::Extension<Arc<snapshot::RateLimiter>>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Query(args): Query<std::collections::HashMap<String, String>>,
     headers: axum::http::HeaderMap,
 ) -> Response {
@@ -193,7 +215,7 @@ async fn snapshot_command(
     let streaming = args.get("streaming").cloned();
     // Encoding the tree is CPU work as long as the tree is big: off the runtime.
     let answer = tokio::task::spawn_blocking(move || {
-        snapshot::snapshot(&state, &limiter, streaming.as_deref(), &headers)
+        snapshot::snapshot(&state, &limiter, streaming.as_deref(), &headers, peer.ip())
     })
     .await;
     answer.unwrap_or_else(|e| {
@@ -211,6 +233,7 @@ struct RestoreLimiter(snapshot::RateLimiter);
 async fn restore_command(
     State(state): State<Shared>,
     axum::Extension(limiter): axum::Extension<Arc<RestoreLimiter>>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Response {
@@ -221,7 +244,7 @@ async fn restore_command(
         });
         return Json(body).into_response();
     }
-    restore::restore(&state, &limiter.0, &headers, body).await
+    restore::restore(&state, &limiter.0, &headers, peer.ip(), body).await
 }
 
 /// 200 while this server serves clients (a quorum, or read-only mode), 503 otherwise.

@@ -38,10 +38,12 @@ pub async fn restore(
     state: &std::sync::Arc<ServerState>,
     limiter: &RateLimiter,
     headers: &HeaderMap,
+    peer: std::net::IpAddr,
     body: Body,
 ) -> Response {
     let gate = Gate {
         command: NAME,
+        peer,
         enabled: state.config.admin_restore_enabled,
         enabled_key: "admin.restore.enabled",
         limiter,

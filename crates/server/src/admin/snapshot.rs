@@ -5,13 +5,14 @@
 //! default). What `restore` on ZooKeeper and `corral import` read back.
 //!
 //! As in ZooKeeper's `Commands.runCommand`: the caller names itself in the
-//! `Authorization` header (`digest user:password`) and must have every bit of ALL on
+//! `Authorization` header (`digest user:password`, or `ip` for its address) and must have every bit of ALL on
 //! "/" (401 "Auth info is missing for the command" without the header, 401 "Not
 //! authenticated" for a scheme this server cannot check, 403 "Not authorized");
 //! `admin.snapshot.enabled=false` answers 503; one snapshot per
 //! `admin.rateLimiterIntervalInMS`, read as microseconds as ZooKeeper's SnapshotCommand
 //! reads it (`TimeUnit.MICROSECONDS`), else 429.
 
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -62,9 +63,14 @@ pub(super) fn refusal(command: &str, status: StatusCode, error: Option<&str>) ->
 
 /// Who the `Authorization` header says the caller is (`handleAuthentication`):
 /// None when the scheme cannot be checked here, or the value is malformed.
-fn authenticate(state: &ServerState, value: &str) -> Option<Vec<Id>> {
+fn authenticate(state: &ServerState, value: &str, peer: IpAddr) -> Option<Vec<Id>> {
     let parts: Vec<&str> = value.split(' ').collect();
     match parts.as_slice() {
+        // IPAuthenticationProvider: the caller's address, whatever follows the scheme.
+        ["ip"] | ["ip", _] => Some(vec![Id {
+            scheme: "ip".into(),
+            id: peer.to_string(),
+        }]),
         ["digest", user_password] => {
             let digest = acl::digest(user_password);
             let mut ids = Vec::with_capacity(2);
@@ -96,7 +102,12 @@ fn authorized(state: &ServerState, ids: &[Id]) -> bool {
 }
 
 /// Refuses the call unless `Authorization` names a caller with ALL on "/".
-pub fn check_auth(state: &ServerState, command: &str, headers: &HeaderMap) -> Option<Response> {
+pub fn check_auth(
+    state: &ServerState,
+    command: &str,
+    headers: &HeaderMap,
+    peer: IpAddr,
+) -> Option<Response> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         tracing::warn!("Auth info is missing for command {command}");
         return Some(refusal(
@@ -108,7 +119,7 @@ pub fn check_auth(state: &ServerState, command: &str, headers: &HeaderMap) -> Op
     let ids = value
         .to_str()
         .ok()
-        .and_then(|v| authenticate(state, v))
+        .and_then(|v| authenticate(state, v, peer))
         .filter(|ids| !ids.is_empty());
     let Some(ids) = ids else {
         tracing::warn!("Authentication failed for admin command {command}");
@@ -133,6 +144,8 @@ pub fn check_auth(state: &ServerState, command: &str, headers: &HeaderMap) -> Op
 /// order: the caller's ALL on "/", the command's switch, its rate limiter.
 pub struct Gate<'a> {
     pub command: &'static str,
+    /// Where the call comes from: the `ip` scheme's identity.
+    pub peer: IpAddr,
     pub enabled: bool,
     pub enabled_key: &'static str,
     pub limiter: &'a RateLimiter,
@@ -141,7 +154,7 @@ pub struct Gate<'a> {
 impl Gate<'_> {
     /// The refusal, if the call may not go on.
     pub fn refuses(&self, state: &ServerState, headers: &HeaderMap) -> Option<Response> {
-        if let Some(refused) = check_auth(state, self.command, headers) {
+        if let Some(refused) = check_auth(state, self.command, headers, self.peer) {
             return Some(refused);
         }
         if !self.enabled {
@@ -170,10 +183,12 @@ pub fn snapshot(
     limiter: &RateLimiter,
     streaming: Option<&str>,
     headers: &HeaderMap,
+    peer: IpAddr,
 ) -> Response {
     const NAME: &str = "snapshot";
     let gate = Gate {
         command: NAME,
+        peer,
         enabled: state.config.admin_snapshot_enabled,
         enabled_key: "admin.snapshot.enabled",
         limiter,
