@@ -29,6 +29,7 @@ mod https;
 mod prometheus;
 mod restore;
 mod snapshot;
+mod zk_names;
 
 type Shared = Arc<ServerState>;
 

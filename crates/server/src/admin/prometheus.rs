@@ -11,8 +11,11 @@
 //! `ephemerals_count`), which Prometheus reserves for histograms and summaries and
 //! `promtool check metrics` rejects. Corral exports them as `corral_znodes`,
 //! `corral_watches` and `corral_ephemerals`, and also under ZooKeeper's names when
-//! `corral.metricsZooKeeperCountNames=true` (docs/operations.md).
+//! `corral.metricsZooKeeperCountNames=true` (docs/operations.md). With
+//! `metricsProvider.className` naming ZooKeeper's Prometheus provider, the page also
+//! has every other name that provider exports (`zk_names`), from mntr's values.
 
+use super::zk_names::{Kind, ZOOKEEPER_NAMES};
 use crate::report::MonitorReport;
 use crate::state::ServerState;
 
@@ -23,7 +26,55 @@ pub fn render(state: &ServerState) -> String {
     };
     let report = MonitorReport::gather(state);
     let zk_count_names = state.config.metrics_zk_count_names;
-    prometheus.render(|| set_gauges(&report, zk_count_names))
+    let mut text = prometheus.render(|| set_gauges(&report, zk_count_names));
+    if state.config.metrics_zookeeper_provider {
+        append_zookeeper_names(&mut text, state);
+    }
+    text
+}
+
+/// Every name of ZooKeeper's Prometheus provider that the page lacks, with mntr's
+/// value: a counter or gauge `zk_<name>`; a summary's count and sum `zk_cnt_<name>`
+/// and `zk_sum_<name>`, its median `zk_p50_<name>` and 0.99 `zk_p99_<name>` where
+/// mntr keeps percentiles, NaN (unknown) where not. A summary set has no series until
+/// a key is used, as there. Names the page already has keep their own series.
+fn append_zookeeper_names(text: &mut String, state: &ServerState) {
+    use std::fmt::Write;
+    let mntr: std::collections::HashMap<String, String> = crate::fourletter::monitor_values(state)
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v))
+        .collect();
+    let value = |key: String| mntr.get(&key).and_then(|v| v.parse::<f64>().ok());
+    for (name, kind) in ZOOKEEPER_NAMES {
+        if text.contains(&format!("# TYPE {name} ")) {
+            continue;
+        }
+        let plain = |text: &mut String, ty: &str| {
+            let v = value(format!("zk_{name}")).unwrap_or(0.0);
+            let _ = write!(text, "# TYPE {name} {ty}\n{name} {v}\n");
+        };
+        match kind {
+            Kind::Gauge => plain(text, "gauge"),
+            Kind::Counter => plain(text, "counter"),
+            Kind::SummarySet => {
+                let _ = writeln!(text, "# TYPE {name} summary");
+            }
+            Kind::Summary | Kind::SummaryAdvanced => {
+                let at = |p: &str| value(format!("zk_{p}_{name}")).unwrap_or(f64::NAN);
+                let mut quantiles = vec![("0.5", at("p50"))];
+                if *kind == Kind::SummaryAdvanced {
+                    quantiles.extend([("0.9", f64::NAN), ("0.99", at("p99"))]);
+                }
+                let _ = writeln!(text, "# TYPE {name} summary");
+                for (q, v) in quantiles {
+                    let _ = writeln!(text, "{name}{{quantile=\"{q}\"}} {v}");
+                }
+                let count = value(format!("zk_cnt_{name}")).unwrap_or(0.0);
+                let sum = value(format!("zk_sum_{name}")).unwrap_or(0.0);
+                let _ = write!(text, "{name}_count {count}\n{name}_sum {sum}\n");
+            }
+        }
+    }
 }
 
 /// Runs with the server's registry as the recorder (`Prometheus::render`).

@@ -31,7 +31,6 @@ const ACCEPTED: &[&str] = &[
     "quorumListenOnAllIPs",
     "standaloneEnabled",
     "reconfigEnabled",
-    "metricsProvider.className",
     "admin.commandURL",
     "syncEnabled",
     "preAllocSize",
@@ -119,6 +118,7 @@ impl Config {
             || self.sasl.set(key, value)?
             || self.set_http_key(key, value)?
             || self.set_corral_key(key, value)?
+            || self.set_metrics_provider(key, value)
             || self.peer_security.set(key, value)?
             || self.tls.set(key, value)?
             || self.limits.set(key, value)?
@@ -248,6 +248,19 @@ impl Config {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// `metricsProvider.className`: ZooKeeper's Prometheus provider turns on its
+    /// names on /metrics; its default provider, or any other class, changes nothing.
+    fn set_metrics_provider(&mut self, key: &str, value: &str) -> bool {
+        if key != "metricsProvider.className" {
+            return false;
+        }
+        let prometheus =
+            value == "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
+        self.metrics_zookeeper_provider = prometheus;
+        self.metrics_zk_count_names |= prometheus;
+        true
     }
 
     /// Corral's own `corral.` keys.

@@ -78,6 +78,10 @@ pub struct Config {
     /// `corral.metricsZooKeeperCountNames`: also export znode_count, watch_count and
     /// ephemerals_count, which promtool's lint rejects (see metrics.rs).
     pub metrics_zk_count_names: bool,
+    /// `metricsProvider.className=org.apache.zookeeper.metrics.prometheus.
+    /// PrometheusMetricsProvider`: /metrics also has every name ZooKeeper's provider
+    /// exports, from mntr's values (the count names included).
+    pub metrics_zookeeper_provider: bool,
     /// `corral.logDir` (or ZOO_LOG_DIR): daily log files there besides stderr.
     pub log_dir: Option<PathBuf>,
     /// `corral.logFormat`: `text` (ZooKeeper's line shape) or `json`.
@@ -145,6 +149,7 @@ impl Default for Config {
             log_dir: std::env::var_os("ZOO_LOG_DIR").map(PathBuf::from),
             log_format: LogFormat::Text,
             metrics_zk_count_names: false,
+            metrics_zookeeper_provider: false,
             my_id: 1,
             log_segment_bytes: 64 << 20,
             zookeeper_session_passwords: false,
