@@ -209,7 +209,7 @@ async fn wait_for_stop() {
 }
 
 /// SIGTERM to every member still running, then SIGKILL to any that lingers.
-async fn stop(children: &mut [(u16, Child)]) {
+pub(crate) async fn stop(children: &mut [(u16, Child)]) {
     for (_, child) in children.iter() {
         if let Some(pid) = child.id() {
             // SAFETY: kill(2) on a pid this process spawned and has not reaped.

@@ -11,6 +11,8 @@ mod import;
 mod inspect;
 
 mod logging;
+mod notify;
+mod supervise;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,6 +96,8 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Put a snapshot back on a running server or ensemble (the AdminServer's restore).
     Restore(backup::RestoreArgs),
+    /// Run a server and restart it when it dies or stops serving, as Exhibitor did.
+    Supervise(supervise::SuperviseArgs),
     /// Send a four-letter word (ruok, srvr, mntr…) and print the answer.
     Four {
         word: String,
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Server { config } => run_server(config),
         Command::Backup(args) => backup::backup(args),
+        Command::Supervise(args) => supervise::run(args),
         Command::Restore(args) => backup::restore(args),
         Command::Four { word, server } => four::run(&word, &server),
         Command::Cli {
@@ -222,7 +227,18 @@ fn run_server(path: Option<PathBuf>) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        notify::notify(&format!(
+            "READY=1\nSTATUS=listening on {}\nMAINPID={}",
+            server.local_addr(),
+            std::process::id()
+        ));
+        let watchdog =
+            notify::watchdog_interval().map(|every| tokio::spawn(notify::keep_watchdog(every)));
         wait_for_signal().await;
+        notify::notify("STOPPING=1");
+        if let Some(w) = watchdog {
+            w.abort();
+        }
         tracing::info!("shutting down");
         server.shutdown().await;
         ExitCode::SUCCESS
