@@ -7,7 +7,7 @@
 //! ZooKeeper's snapshot format (3.9's `snapshot` command, authenticated), and
 //! `restore` takes one back (3.9's `restore`, through the log); `https` is the AdminServer's
 //! listener under `admin.forceHttps` or `admin.portUnification`; `exhibitor` answers
-//! the reading half of Exhibitor's REST API.
+//! the reading half of Exhibitor's REST API, and `console` serves the web console.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +24,7 @@ use serde_json::{Map, Value};
 use crate::state::ServerState;
 
 mod commands;
+mod console;
 mod exhibitor;
 mod https;
 mod prometheus;
@@ -65,6 +66,7 @@ pub async fn start(
             .route("/commands/{name}", get(command))
             .route("/ready", get(ready))
             .merge(exhibitor::routes())
+            .merge(console::routes())
             .with_state(state.clone());
         let tls = admin_tls.map(|m| AdminTls {
             material: m,

@@ -47,7 +47,7 @@ pub fn routes() -> Router<Shared> {
 }
 
 /// Each member's client host and the address its client port answers on.
-fn members(state: &Shared) -> Vec<(String, String)> {
+pub(super) fn members(state: &Shared) -> Vec<(String, String)> {
     let c = &state.config;
     let here = c.client_port_address.to_string();
     let host_of = |address: Option<&str>, fallback: &str| match address {
@@ -166,7 +166,7 @@ fn self_index(state: &Shared) -> usize {
 }
 
 /// A four-letter word sent to `address`; `None` when it does not answer in time.
-async fn ask(address: &str, word: &str) -> Option<String> {
+pub(super) async fn ask(address: &str, word: &str) -> Option<String> {
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
         stream.write_all(word.as_bytes()).await.ok()?;
