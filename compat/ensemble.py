@@ -139,8 +139,18 @@ class Ensemble:
             if modes.count("leader") == 1 and modes.count("follower") == len(modes) - 1:
                 return [m.mode() for m in self.members].index("leader")
             if time.monotonic() > deadline:
-                raise AssertionError("ensemble did not settle: %s" % modes)
+                raise AssertionError("ensemble did not settle: %s\n%s" % (modes, self.diagnosis()))
             time.sleep(0.1)
+
+    def diagnosis(self, lines=12):
+        """Each member's exit status and the end of its log, for a failure's message."""
+        out = []
+        for m in self.members:
+            status = None if m.proc is None else m.proc.poll()
+            tail = m.log().splitlines()[-lines:] if m.runs else []
+            out.append("member %d (client %d, quorum %d): exit %s\n  %s"
+                       % (m.myid, m.port, m.quorum_port, status, "\n  ".join(tail)))
+        return "\n".join(out)
 
     def stop(self):
         for m in self.members:
