@@ -33,10 +33,20 @@ TICK_TIME = 2000
 JUTE_MAXBUFFER = 0xFFFFF
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, and that this process has not handed out before:
+    the kernel may give a just-closed port again, and a test that picks a dozen ports
+    before starting its servers must not get one twice."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def zoo_cfg(port, data_dir, extra=()):
