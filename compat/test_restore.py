@@ -39,6 +39,15 @@ def admin(port, path, auth=None, body=None):
         return status, raw
 
 
+def start_with_admin(root, *extra):
+    """A standalone Corral under `root` with its AdminServer on a port of its own."""
+    port = servers.free_port()
+    corral = zkimport.start_corral_on(os.path.join(root, "corral"), servers.free_port(), [
+        "admin.enableServer=true", "admin.serverPort=%d" % port, "admin.serverAddress=%s" % servers.HOST]
+        + list(extra))
+    return corral, port
+
+
 def test_restore_brings_every_member_back_to_the_snapshot():
     admin_ports = [servers.free_port() for _ in range(3)]
     ens = ensemble.Ensemble(3, extra_cfg=lambda i: (
@@ -104,16 +113,21 @@ def test_restore_brings_every_member_back_to_the_snapshot():
         ens.stop()
 
 
-def test_restore_disabled_answers_503():
+def test_restore_disabled_answers_503_and_the_snapshot_interval_key_is_the_snapshot_s():
+    """admin.restore.enabled=false is 503. admin.snapshot.intervalInMS replaces the shared
+    interval for snapshot: the shared one is 1 µs here (ZooKeeper's unit for snapshot),
+    so only the command's own 600 s makes the second snapshot a 429."""
     root = tempfile.mkdtemp(prefix="corral-restore-off-")
-    port = servers.free_port()
-    corral = zkimport.start_corral_on(os.path.join(root, "corral"), servers.free_port(), [
-        "admin.enableServer=true", "admin.serverPort=%d" % port, "admin.serverAddress=%s" % servers.HOST,
-        "admin.restore.enabled=false"])
+    corral, port = start_with_admin(root, "admin.restore.enabled=false", "admin.rateLimiterIntervalInMS=1",
+                                    "admin.snapshot.intervalInMS=600000")
+    auth = "digest %s:%s" % (servers.SUPER_USER, servers.SUPER_PASSWORD)
     try:
-        status, snap = admin(port, "/commands/snapshot", "digest %s:%s" % (servers.SUPER_USER, servers.SUPER_PASSWORD))
+        status, snap = admin(port, "/commands/snapshot", auth)
         assert status == 200 and isinstance(snap, bytes)
-        status, _ = admin(port, "/commands/restore", "digest %s:%s" % (servers.SUPER_USER, servers.SUPER_PASSWORD), snap)
+        time.sleep(0.01)
+        again, _ = admin(port, "/commands/snapshot", auth)
+        assert again == 429
+        status, _ = admin(port, "/commands/restore", auth, snap[:1000])
         assert status == 503
     finally:
         corral.stop()
@@ -126,9 +140,7 @@ def test_corral_backup_and_restore_put_a_standalone_server_back():
     the AdminServer's reason."""
     import subprocess
     root = tempfile.mkdtemp(prefix="corral-backup-")
-    port = servers.free_port()
-    corral = zkimport.start_corral_on(os.path.join(root, "corral"), servers.free_port(), [
-        "admin.enableServer=true", "admin.serverPort=%d" % port, "admin.serverAddress=%s" % servers.HOST])
+    corral, port = start_with_admin(root)
     admin_addr = "%s:%d" % (servers.HOST, port)
     auth = "%s:%s" % (servers.SUPER_USER, servers.SUPER_PASSWORD)
     try:
@@ -164,10 +176,7 @@ def test_the_ip_scheme_authenticates_by_the_caller_s_address():
     """ZooKeeper's IPAuthenticationProvider for the admin commands: `Authorization: ip`
     names the caller by its address, and an ACL on / for that address lets it in."""
     root = tempfile.mkdtemp(prefix="corral-admin-ip-")
-    port = servers.free_port()
-    corral = zkimport.start_corral_on(os.path.join(root, "corral"), servers.free_port(), [
-        "admin.enableServer=true", "admin.serverPort=%d" % port, "admin.serverAddress=%s" % servers.HOST,
-        "admin.snapshot.intervalInMS=0"])
+    corral, port = start_with_admin(root, "admin.snapshot.intervalInMS=0")
     try:
         c = corral.conn(timeout_ms=30000)
         zkimport.ok(c.call("setACL", path="/", acl=[(zkwire.ALL, "ip", "10.0.0.0/8"),

@@ -36,12 +36,18 @@ def alive(pid):
         return False
 
 
-def test_supervise_restarts_a_server_killed_with_sigkill():
-    root = tempfile.mkdtemp(prefix="corral-supervise-")
+def standalone_cfg(prefix):
+    """A temp dir with a standalone server's zoo.cfg in it: (dir, client port, zoo.cfg)."""
+    root = tempfile.mkdtemp(prefix=prefix)
     port = servers.free_port()
     cfg = os.path.join(root, "zoo.cfg")
     with open(cfg, "w") as f:
         f.write(servers.zoo_cfg(port, os.path.join(root, "data")))
+    return root, port, cfg
+
+
+def test_supervise_restarts_a_server_killed_with_sigkill():
+    root, port, cfg = standalone_cfg("corral-supervise-")
     log = open(os.path.join(root, "server.log"), "wb")
     sup = subprocess.Popen([servers.corral_bin(), "supervise", "--config", cfg, "--check-ms", "200"],
                            stdout=subprocess.PIPE, stderr=log, start_new_session=True, text=True)
@@ -81,11 +87,7 @@ def test_supervise_restarts_a_server_killed_with_sigkill():
 
 
 def test_the_server_speaks_systemd_s_notify_and_watchdog_protocol():
-    root = tempfile.mkdtemp(prefix="corral-notify-")
-    port = servers.free_port()
-    cfg = os.path.join(root, "zoo.cfg")
-    with open(cfg, "w") as f:
-        f.write(servers.zoo_cfg(port, os.path.join(root, "data")))
+    root, _, cfg = standalone_cfg("corral-notify-")
     path = os.path.join(root, "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 #[derive(clap::Args)]
@@ -210,19 +209,6 @@ async fn probe(address: std::net::SocketAddr) -> State {
 }
 
 async fn ask(address: std::net::SocketAddr, word: &str) -> Option<String> {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
-        stream.write_all(word.as_bytes()).await.ok()?;
-        let mut text = Vec::new();
-        (&mut stream)
-            .take(1 << 20)
-            .read_to_end(&mut text)
-            .await
-            .ok()?;
-        Some(String::from_utf8_lossy(&text).into_owned())
-    };
-    tokio::time::timeout(Duration::from_secs(3), exchange)
-        .await
-        .ok()
-        .flatten()
+    let address = address.to_string();
+    corral_server::ask_four_letter_word(&address, word, Duration::from_secs(3)).await
 }

@@ -11,7 +11,9 @@
 //! `keeper` (ClickHouse Keeper's lgif, csnp, rqld, ydld). What srvr, stat and mntr
 //! print is gathered by `crate::report`; these modules only format it. The
 //! AdminServer reuses mntr's rows and the environment through the re-exports below.
+//! `ask` is the other side: a word sent to a server, for what watches other members.
 
+mod ask;
 mod conf;
 mod dump;
 mod envi;
@@ -20,6 +22,7 @@ mod monitor;
 mod status;
 mod words;
 
+pub use ask::ask;
 pub(crate) use envi::{current_dir, environment, os_version, user};
 pub(crate) use monitor::monitor_values;
 pub(crate) use status::last_op_name;

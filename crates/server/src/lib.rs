@@ -79,4 +79,5 @@ mod wire;
 pub mod zkformat;
 
 pub use config::{Config, ConfigError};
+pub use fourletter::ask as ask_four_letter_word;
 pub use start::{Server, ServerError};

@@ -104,6 +104,16 @@ impl Nodes {
         journal.preimages.insert(path.to_string(), before);
     }
 
+    /// The nodes themselves, for a tree that is being taken apart (a restore's
+    /// decoded snapshot, which no snapshot walk can be reading).
+    pub(crate) fn into_map(self) -> BTreeMap<String, Node> {
+        assert!(
+            self.journal.is_none(),
+            "nodes taken apart while a snapshot is written"
+        );
+        self.map
+    }
+
     /// Starts journaling for a snapshot that begins now.
     pub(crate) fn start_journal(&mut self) {
         self.journal = Some(Journal::default());

@@ -19,7 +19,6 @@ use axum::{Json, Router};
 use corral_jute::records::perms;
 use corral_tree::acl;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::Shared;
 
@@ -33,8 +32,6 @@ const WORDS: &[&str] = &[
 ];
 /// How long a member has to answer `srvr` for `cluster/status`.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// The most of a member's answer read.
-const ANSWER_MAX: u64 = 1 << 20;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -165,23 +162,9 @@ fn self_index(state: &Shared) -> usize {
         .unwrap_or(0)
 }
 
-/// A four-letter word sent to `address`; `None` when it does not answer in time.
+/// A four-letter word sent to a member, with the time it has to answer.
 pub(super) async fn ask(address: &str, word: &str) -> Option<String> {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
-        stream.write_all(word.as_bytes()).await.ok()?;
-        let mut text = Vec::new();
-        (&mut stream)
-            .take(ANSWER_MAX)
-            .read_to_end(&mut text)
-            .await
-            .ok()?;
-        Some(String::from_utf8_lossy(&text).into_owned())
-    };
-    tokio::time::timeout(PROBE_TIMEOUT, exchange)
-        .await
-        .ok()
-        .flatten()
+    crate::fourletter::ask(address, word, PROBE_TIMEOUT).await
 }
 
 #[derive(serde::Deserialize)]

@@ -45,8 +45,14 @@ fn append_zookeeper_names(text: &mut String, state: &ServerState) {
         .map(|(k, v)| (k.into_owned(), v))
         .collect();
     let value = |key: String| mntr.get(&key).and_then(|v| v.parse::<f64>().ok());
+    let present: std::collections::HashSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_string)
+        .collect();
     for (name, kind) in ZOOKEEPER_NAMES {
-        if text.contains(&format!("# TYPE {name} ")) {
+        if present.contains(*name) {
             continue;
         }
         let plain = |text: &mut String, ty: &str| {

@@ -205,23 +205,10 @@ impl std::fmt::Display for StatsTrack {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use corral_jute::OpCode;
 
-    use super::super::tests::txn;
-    use crate::acl;
+    use super::super::tests::{create_with, txn};
     use crate::tree::DataTree;
-    use crate::txn::{CreateOp, TxnOp};
-
-    fn create(path: &str, data: &[u8]) -> TxnOp {
-        TxnOp::Create(CreateOp {
-            opcode: OpCode::Create.as_i32(),
-            path: path.into(),
-            data: Some(Bytes::copy_from_slice(data)),
-            acl: acl::open(),
-            flags: 0,
-            ttl: -1,
-        })
-    }
+    use crate::txn::TxnOp;
 
     fn stats(t: &DataTree, quota: &str) -> String {
         let node = t.node(&format!("/zookeeper/quota{quota}/zookeeper_stats"));
@@ -238,19 +225,24 @@ mod tests {
             t.apply(z, &txn(0, op));
             z += 1;
         };
-        apply(&mut t, create("/app", b"12345"));
-        apply(&mut t, create("/app/a", b"xy"));
-        apply(&mut t, create("/zookeeper/quota/app", b""));
+        apply(&mut t, create_with("/app", b"12345", 0));
+        apply(&mut t, create_with("/app/a", b"xy", 0));
+        apply(&mut t, create_with("/zookeeper/quota/app", b"", 0));
         apply(
             &mut t,
-            create(
+            create_with(
                 "/zookeeper/quota/app/zookeeper_limits",
                 b"count=10,bytes=-1",
+                0,
             ),
         );
         apply(
             &mut t,
-            create("/zookeeper/quota/app/zookeeper_stats", b"count=0,bytes=0"),
+            create_with(
+                "/zookeeper/quota/app/zookeeper_stats",
+                b"count=0,bytes=0",
+                0,
+            ),
         );
         (t, z)
     }
@@ -262,7 +254,7 @@ mod tests {
         let version = t
             .node("/zookeeper/quota/app/zookeeper_stats")
             .map(|n| (n.version, n.mzxid));
-        t.apply(z, &txn(0, create("/app/b", b"abc")));
+        t.apply(z, &txn(0, create_with("/app/b", b"abc", 0)));
         assert_eq!(stats(&t, "/app"), "count=3,bytes=10");
         let set = TxnOp::SetData {
             path: "/app/b".into(),
@@ -278,7 +270,7 @@ mod tests {
         t.apply(z + 2, &txn(0, delete));
         assert_eq!(stats(&t, "/app"), "count=2,bytes=6");
         // Outside the quota, and the stats node's own Stat: untouched.
-        t.apply(z + 3, &txn(0, create("/apps", b"zzzz")));
+        t.apply(z + 3, &txn(0, create_with("/apps", b"zzzz", 0)));
         assert_eq!(stats(&t, "/app"), "count=2,bytes=6");
         let after = t
             .node("/zookeeper/quota/app/zookeeper_stats")
@@ -289,27 +281,33 @@ mod tests {
     #[test]
     fn the_longest_quota_counts_and_a_failed_multi_takes_its_count_back() {
         let (mut t, z) = with_quota();
-        t.apply(z, &txn(0, create("/app/a/deep", b"")));
-        t.apply(z + 1, &txn(0, create("/zookeeper/quota/app/a", b"")));
+        t.apply(z, &txn(0, create_with("/app/a/deep", b"", 0)));
+        t.apply(
+            z + 1,
+            &txn(0, create_with("/zookeeper/quota/app/a", b"", 0)),
+        );
         t.apply(
             z + 2,
             &txn(
                 0,
-                create("/zookeeper/quota/app/a/zookeeper_limits", b"count=1"),
+                create_with("/zookeeper/quota/app/a/zookeeper_limits", b"count=1", 0),
             ),
         );
         t.apply(
             z + 3,
-            &txn(0, create("/zookeeper/quota/app/a/zookeeper_stats", b"")),
+            &txn(
+                0,
+                create_with("/zookeeper/quota/app/a/zookeeper_stats", b"", 0),
+            ),
         );
         assert_eq!(stats(&t, "/app/a"), "count=2,bytes=2");
-        t.apply(z + 4, &txn(0, create("/app/a/deep/er", b"12")));
+        t.apply(z + 4, &txn(0, create_with("/app/a/deep/er", b"12", 0)));
         assert_eq!(
             (stats(&t, "/app"), stats(&t, "/app/a")),
             ("count=3,bytes=7".into(), "count=3,bytes=4".into())
         );
         let failing = TxnOp::Multi(vec![
-            create("/app/c", b"ccc"),
+            create_with("/app/c", b"ccc", 0),
             TxnOp::Delete {
                 path: "/app/absent".into(),
                 version: -1,

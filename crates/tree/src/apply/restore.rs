@@ -43,7 +43,7 @@ impl DataTree {
                 events.push(event(p, EventKind::Deleted));
             }
         }
-        for (p, mut node) in incoming.iter().map(|(p, n)| (p.clone(), n.clone())) {
+        for (p, mut node) in incoming.into_map() {
             if p == CONFIG {
                 continue;
             }
@@ -53,7 +53,7 @@ impl DataTree {
                 // always among them.
                 node.children.insert(path::name(CONFIG).to_string());
             }
-            match self.nodes.insert(p.clone(), node.clone()) {
+            match self.nodes.get(&p) {
                 None => events.push(event(&p, EventKind::Created)),
                 Some(old) => {
                     if (old.data.as_ref(), old.version, old.mzxid)
@@ -66,6 +66,7 @@ impl DataTree {
                     }
                 }
             }
+            self.nodes.insert(p, node);
         }
         for (id, session) in sessions {
             self.sessions.entry(id).or_insert(Session {
@@ -130,23 +131,10 @@ fn event(path: &str, kind: EventKind) -> Event {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use corral_jute::OpCode;
 
-    use super::super::tests::txn;
+    use super::super::tests::{create_with, txn};
     use super::*;
-    use crate::acl;
-    use crate::txn::{CreateOp, TxnOp};
-
-    fn create(path: &str, data: &'static [u8], flags: i32) -> TxnOp {
-        TxnOp::Create(CreateOp {
-            opcode: OpCode::Create.as_i32(),
-            path: path.into(),
-            data: Some(Bytes::from_static(data)),
-            acl: acl::open(),
-            flags,
-            ttl: -1,
-        })
-    }
+    use crate::txn::TxnOp;
 
     fn session() -> TxnOp {
         TxnOp::CreateSession {
@@ -160,9 +148,9 @@ mod tests {
     fn tree(id: i64, eph: &str, paths: &[&str], data: &'static [u8], zxid: i64) -> DataTree {
         let mut t = DataTree::new(true);
         t.apply(zxid, &txn(id, session()));
-        t.apply(zxid + 1, &txn(id, create(eph, b"e", 1)));
+        t.apply(zxid + 1, &txn(id, create_with(eph, b"e", 1)));
         for (i, p) in paths.iter().enumerate() {
-            t.apply(zxid + 2 + i as i64, &txn(id, create(p, data, 0)));
+            t.apply(zxid + 2 + i as i64, &txn(id, create_with(p, data, 0)));
         }
         t
     }
@@ -230,7 +218,7 @@ mod tests {
             .sum();
         assert_eq!(t.approximate_data_size(), size);
         // The next write continues from the restore's zxid.
-        let (r, _) = t.apply(11, &txn(9, create("/d", b"d", 0)));
+        let (r, _) = t.apply(11, &txn(9, create_with("/d", b"d", 0)));
         assert_eq!(r.zxid, 11);
         assert!(t.node("/d").is_some());
     }

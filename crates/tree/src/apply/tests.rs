@@ -19,10 +19,15 @@ pub(super) fn txn(session_id: i64, op: TxnOp) -> Txn {
 }
 
 fn create(path: &str, flags: i32) -> TxnOp {
+    create_with(path, b"v", flags)
+}
+
+/// A create of `path` holding `data`, open to the world.
+pub(super) fn create_with(path: &str, data: &[u8], flags: i32) -> TxnOp {
     TxnOp::Create(CreateOp {
         opcode: OpCode::Create.as_i32(),
         path: path.into(),
-        data: Some(Bytes::from_static(b"v")),
+        data: Some(Bytes::copy_from_slice(data)),
         acl: acl::open(),
         flags,
         ttl: -1,
